@@ -1,0 +1,353 @@
+#pragma once
+/// \file
+/// Exact samplers: every draw uses integer arithmetic on uniformly random bits
+/// only; no floating-point value is computed on any sampling path.
+///
+/// Algorithms:
+///  - uniform integers in [0, n): Lemire 2019, "Fast random integer generation
+///    in an interval" (nearly divisionless rejection), and mask rejection above 64 bits;
+///  - Bernoulli(p), p rational: a uniform integer below the denominator;
+///  - Bernoulli(exp(-gamma)), geometric, discrete Laplace and discrete Gaussian:
+///    Canonne, Kamath, Steinke 2020, "The Discrete Gaussian for Differential
+///    Privacy" (NeurIPS), Algorithms 1, 2 and 3.
+/// Intermediate values that could exceed 128 bits are computed in a 512-bit
+/// integer, so no accepted parameter can overflow; a result that cannot be
+/// represented in 64 bits throws dpkit::overflow_error (for accepted parameters
+/// this has probability below 2^-80 per draw).
+
+#include <concepts>
+#include <cstdint>
+#include <limits>
+#include <random>
+
+#include "../detail/format.hpp"
+#include "../detail/int128.hpp"
+#include "../detail/wide_uint.hpp"
+#include "../error.hpp"
+#include "../rational.hpp"
+
+namespace dpkit {
+
+namespace detail {
+
+/// 64 uniformly random bits from any uniform random bit generator: the
+/// generator's output is used directly when its range is [0, 2^64 - 1];
+/// otherwise whole power-of-two chunks of its range are combined (values above
+/// the largest such chunk are rejected, so non-power-of-two ranges stay exact).
+template <std::uniform_random_bit_generator G>
+std::uint64_t draw64(G& g) {
+    using result = typename G::result_type;
+    constexpr std::uint64_t span = static_cast<std::uint64_t>(G::max()) - static_cast<std::uint64_t>(G::min());
+    if constexpr (span == std::numeric_limits<std::uint64_t>::max()) {
+        return static_cast<std::uint64_t>(g()) - static_cast<std::uint64_t>(G::min());
+    } else {
+        constexpr int bits = static_cast<int>(std::bit_width(span + 1)) - 1;  // whole bits per call
+        static_assert(bits >= 1, "dpkit: generator must produce at least one random bit");
+        constexpr std::uint64_t limit = (std::uint64_t{1} << bits) - 1;
+        std::uint64_t out = 0;
+        int have = 0;
+        while (have < 64) {
+            const std::uint64_t v = static_cast<std::uint64_t>(static_cast<result>(g() - G::min()));
+            if (v > limit) continue;
+            out = (bits >= 64) ? v : ((out << bits) | v);
+            have += bits;
+        }
+        return out;
+    }
+}
+
+/// Uniform in [0, n), n >= 1 (Lemire's nearly divisionless method).
+template <std::uniform_random_bit_generator G>
+std::uint64_t uniform_below_u64(G& g, std::uint64_t n) {
+    u128 m = static_cast<u128>(draw64(g)) * n;
+    auto low = static_cast<std::uint64_t>(m);
+    if (low < n) {
+        const std::uint64_t threshold = (0 - n) % n;
+        while (low < threshold) {
+            m = static_cast<u128>(draw64(g)) * n;
+            low = static_cast<std::uint64_t>(m);
+        }
+    }
+    return static_cast<std::uint64_t>(m >> 64);
+}
+
+template <std::uniform_random_bit_generator G>
+std::uint64_t uniform_index(G& g, std::uint64_t n) {
+    return uniform_below_u64(g, n);
+}
+
+/// Uniform in [0, n), n >= 1.
+template <std::uniform_random_bit_generator G>
+u128 uniform_index(G& g, u128 n) {
+    if (n <= std::numeric_limits<std::uint64_t>::max()) return uniform_below_u64(g, static_cast<std::uint64_t>(n));
+    if (n == (u128{1} << 64)) return draw64(g);
+    const int bits = bit_width(n - 1);
+    while (true) {
+        u128 r = (static_cast<u128>(draw64(g)) << 64) | draw64(g);
+        r >>= (128 - bits);
+        if (r < n) return r;
+    }
+}
+
+/// Uniform in [0, n), n >= 1.
+template <std::size_t L, std::uniform_random_bit_generator G>
+wide_uint<L> uniform_index(G& g, const wide_uint<L>& n) {
+    const int bits = n.bit_width();
+    const auto words = static_cast<std::size_t>((bits + 63) / 64);
+    const int top_bits = bits - 64 * static_cast<int>(words - 1);
+    while (true) {
+        wide_uint<L> r;
+        for (std::size_t i = 0; i < words; ++i) r.limb[i] = draw64(g);
+        if (top_bits < 64) r.limb[words - 1] >>= (64 - top_bits);
+        if (r < n) return r;
+    }
+}
+
+inline bool is_zero(std::uint64_t v) noexcept { return v == 0; }
+inline bool is_zero(u128 v) noexcept { return v == 0; }
+template <std::size_t L>
+bool is_zero(const wide_uint<L>& v) noexcept {
+    return v.is_zero();
+}
+
+inline bool checked_mul(std::uint64_t a, std::uint64_t k, std::uint64_t& out) noexcept {
+    return !__builtin_mul_overflow(a, k, &out);
+}
+inline bool checked_mul(u128 a, std::uint64_t k, u128& out) noexcept { return !__builtin_mul_overflow(a, k, &out); }
+
+/// Bernoulli(num / den), 0 <= num <= den.
+template <class U, std::uniform_random_bit_generator G>
+bool bernoulli_ratio(G& g, const U& num, const U& den) {
+    return uniform_index(g, den) < num;
+}
+
+/// Bernoulli(1/k) for k >= 1.
+template <std::uniform_random_bit_generator G>
+bool bernoulli_one_over(G& g, std::uint64_t k) {
+    return uniform_below_u64(g, k) == 0;
+}
+
+/// Bernoulli(exp(-1)): CKS20 Algorithm 1 with gamma = 1.
+template <std::uniform_random_bit_generator G>
+bool bernoulli_exp_minus_one(G& g) {
+    std::uint64_t k = 2;  // the first trial, Bernoulli(1/1), always succeeds
+    while (bernoulli_one_over(g, k)) ++k;
+    return (k & 1u) != 0;
+}
+
+/// Bernoulli(exp(-num/den)) for den > 0 (CKS20 Algorithm 1): exp(-1) trials for
+/// the integer part of the exponent, then the alternating-series loop for the
+/// fractional part.
+template <class U, std::uniform_random_bit_generator G>
+bool bernoulli_exp_ratio(G& g, U num, const U& den) {
+    while (!(num < den)) {
+        num -= den;
+        if (!bernoulli_exp_minus_one(g)) return false;
+    }
+    if (is_zero(num)) return true;
+    if constexpr (std::is_same_v<U, u128>) {
+        // Once the remainder is below 2^64, continue in 64-bit arithmetic.
+        if (den <= std::numeric_limits<std::uint64_t>::max()) {
+            return bernoulli_exp_ratio<std::uint64_t>(g, static_cast<std::uint64_t>(num),
+                                                       static_cast<std::uint64_t>(den));
+        }
+    }
+    for (std::uint64_t k = 1;; ++k) {
+        // Bernoulli(num / (den * k)), split into two independent trials if den * k overflows.
+        U scaled{};
+        const bool success = checked_mul(den, k, scaled)
+                                 ? bernoulli_ratio(g, num, scaled)
+                                 : (bernoulli_ratio(g, num, den) && bernoulli_one_over(g, k));
+        if (!success) return (k & 1u) != 0;
+    }
+}
+
+/// floor((U + t V) / s) for U uniform in [0, t) accepted with probability
+/// exp(-U/t) and V ~ Geometric(1 - exp(-1)): P[result = k] is proportional to
+/// exp(-k s / t) (CKS20 Algorithm 2 without the sign). t, s >= 1.
+template <std::uniform_random_bit_generator G>
+std::uint64_t geometric_cks(G& g, std::uint64_t t, std::uint64_t s) {
+    std::uint64_t u = 0;
+    do {
+        u = uniform_below_u64(g, t);
+    } while (!bernoulli_exp_ratio<std::uint64_t>(g, u, t));
+    std::uint64_t v = 0;
+    while (bernoulli_exp_minus_one(g)) ++v;
+    const u128 x = static_cast<u128>(t) * v + u;  // t, v < 2^64: no overflow
+    const u128 y = x / s;
+    if (y > static_cast<u128>(std::numeric_limits<std::int64_t>::max())) {
+        throw overflow_error("dpkit: geometric sample does not fit in 64 bits");
+    }
+    return static_cast<std::uint64_t>(y);
+}
+
+/// Discrete Laplace with scale t/s: P[k] proportional to exp(-|k| s / t).
+template <std::uniform_random_bit_generator G>
+std::int64_t discrete_laplace_cks(G& g, std::uint64_t t, std::uint64_t s) {
+    while (true) {
+        const std::uint64_t y = geometric_cks(g, t, s);
+        const bool negative = (draw64(g) >> 63) != 0;
+        if (negative && y == 0) continue;
+        return negative ? -static_cast<std::int64_t>(y) : static_cast<std::int64_t>(y);
+    }
+}
+
+inline bool fits_u64(u128 v) noexcept { return v <= std::numeric_limits<std::uint64_t>::max(); }
+
+}  // namespace detail
+
+/// A uniformly random integer in [0, n). Throws dpkit::invalid_argument if n == 0.
+template <std::uniform_random_bit_generator G>
+std::uint64_t uniform_below(G& g, std::uint64_t n) {
+    if (n == 0) detail::throw_invalid("dpkit::uniform_below", "n must be >= 1", n);
+    return detail::uniform_below_u64(g, n);
+}
+
+/// Bernoulli(p) for a rational p in [0, 1]: true with probability exactly p.
+template <std::uniform_random_bit_generator G>
+bool bernoulli(G& g, const rational& p) {
+    if (p.denominator() < p.numerator()) {
+        detail::throw_invalid("dpkit::bernoulli", "p must be in [0, 1]", p.to_double());
+    }
+    return detail::bernoulli_ratio(g, p.numerator(), p.denominator());
+}
+
+/// Bernoulli(exp(-gamma)) for a rational gamma >= 0: true with probability
+/// exactly exp(-gamma) (CKS20 Algorithm 1).
+template <std::uniform_random_bit_generator G>
+bool bernoulli_exp(G& g, const rational& gamma) {
+    return detail::bernoulli_exp_ratio<detail::u128>(g, gamma.numerator(), gamma.denominator());
+}
+
+/// Geometric distribution on {0, 1, 2, ...} with P[k] = (1 - e^-gamma) e^(-gamma k)
+/// for a rational gamma > 0 whose numerator and denominator are below 2^64.
+class geometric_exp_distribution {
+public:
+    explicit geometric_exp_distribution(const rational& gamma) : gamma_(gamma) {
+        if (gamma.is_zero()) detail::throw_invalid(who, "gamma must be > 0", 0.0);
+        if (!detail::fits_u64(gamma.numerator()) || !detail::fits_u64(gamma.denominator())) {
+            detail::throw_invalid(who, "gamma's numerator and denominator must be below 2^64", gamma.to_double());
+        }
+        if (gamma.to_double() < 0x1p-56) detail::throw_invalid(who, "gamma must be >= 2^-56", gamma.to_double());
+    }
+
+    const rational& gamma() const noexcept { return gamma_; }
+
+    template <std::uniform_random_bit_generator G>
+    std::uint64_t operator()(G& g) const {
+        return detail::geometric_cks(g, static_cast<std::uint64_t>(gamma_.denominator()),
+                                     static_cast<std::uint64_t>(gamma_.numerator()));
+    }
+
+private:
+    static constexpr const char* who = "dpkit::geometric_exp_distribution";
+    rational gamma_;
+};
+
+/// Discrete Laplace distribution on the integers with rational scale b:
+/// P[k] = (1 - p)/(1 + p) p^|k| with p = exp(-1/b) (CKS20 Algorithm 2). The
+/// scale's numerator and denominator must be below 2^64 and b <= 2^56.
+class discrete_laplace_distribution {
+public:
+    explicit discrete_laplace_distribution(const rational& scale) : scale_(scale) {
+        if (scale.is_zero()) detail::throw_invalid(who, "scale must be > 0", 0.0);
+        if (!detail::fits_u64(scale.numerator()) || !detail::fits_u64(scale.denominator())) {
+            detail::throw_invalid(who, "scale's numerator and denominator must be below 2^64", scale.to_double());
+        }
+        if (scale.numerator() > (scale.denominator() << 56)) {
+            detail::throw_invalid(who, "scale must be <= 2^56", scale.to_double());
+        }
+    }
+
+    const rational& scale() const noexcept { return scale_; }
+
+    template <std::uniform_random_bit_generator G>
+    std::int64_t operator()(G& g) const {
+        return detail::discrete_laplace_cks(g, static_cast<std::uint64_t>(scale_.numerator()),
+                                            static_cast<std::uint64_t>(scale_.denominator()));
+    }
+
+private:
+    static constexpr const char* who = "dpkit::discrete_laplace_distribution";
+    rational scale_;
+};
+
+/// Discrete Gaussian distribution on the integers with rational variance
+/// parameter sigma^2: P[k] proportional to exp(-k^2 / (2 sigma^2)) (CKS20
+/// Algorithm 3, proposal discrete Laplace with scale floor(sigma) + 1).
+/// Accepts 0 < sigma^2 <= 2^100.
+class discrete_gaussian_distribution {
+public:
+    explicit discrete_gaussian_distribution(const rational& sigma2) : sigma2_(sigma2) {
+        if (sigma2.is_zero()) detail::throw_invalid(who, "sigma^2 must be > 0", 0.0);
+        const detail::u128 whole = sigma2.numerator() / sigma2.denominator();
+        if (whole > (detail::u128{1} << 100)) detail::throw_invalid(who, "sigma^2 must be <= 2^100", sigma2.to_double());
+        t_ = static_cast<std::uint64_t>(detail::isqrt(whole)) + 1;  // floor(sigma) + 1
+        // B = 2 sigma^2 t^2 as num/den: 2 * n * d * t^2 over d^2; we use 2 n d t^2 (see operator()).
+        const detail::u128 n = sigma2.numerator();
+        const detail::u128 d = sigma2.denominator();
+        fast_denominator_ = 1 + detail::bit_width(n) + detail::bit_width(d) + 2 * detail::bit_width(t_) <= 127;
+        if (fast_denominator_) two_n_d_t2_ = 2 * n * d * t_ * t_;
+    }
+
+    const rational& sigma2() const noexcept { return sigma2_; }
+
+    template <std::uniform_random_bit_generator G>
+    std::int64_t operator()(G& g) const {
+        using detail::u128;
+        const u128 n = sigma2_.numerator();
+        const u128 d = sigma2_.denominator();
+        while (true) {
+            const std::int64_t y = detail::discrete_laplace_cks(g, t_, 1);
+            const auto magnitude = static_cast<std::uint64_t>(y < 0 ? -y : y);
+            // Accept with probability exp(-(|y| - sigma^2/t)^2 / (2 sigma^2))
+            //   = exp(-(|y| t d - n)^2 / (2 n d t^2)).
+            const bool small_product =
+                detail::bit_width(magnitude) + detail::bit_width(t_) + detail::bit_width(d) <= 127;
+            if (fast_denominator_ && small_product) {
+                const u128 p = u128{magnitude} * t_ * d;
+                const u128 a = p >= n ? p - n : n - p;
+                if (detail::bit_width(a) <= 64) {
+                    if (detail::bernoulli_exp_ratio<u128>(g, a * a, two_n_d_t2_)) return y;
+                    continue;
+                }
+            }
+            if (accept_wide(g, magnitude)) return y;
+        }
+    }
+
+private:
+    using wide = detail::wide_uint<8>;
+
+    template <std::uniform_random_bit_generator G>
+    bool accept_wide(G& g, std::uint64_t magnitude) const {
+        const wide n = wide::from(sigma2_.numerator());
+        const wide d = wide::from(sigma2_.denominator());
+        const wide t = wide::from(t_);
+        wide p;
+        wide a;
+        wide a2;
+        wide b;
+        // Bounds: |y| < 2^63, t <= 2^51, n, d < 2^128: every product below fits 512 bits.
+        bool ok = detail::checked_mul(wide::from(magnitude), t, p) && detail::checked_mul(p, d, p);
+        if (n < p) {
+            a = p;
+            a -= n;
+        } else {
+            a = n;
+            a -= p;
+        }
+        ok = ok && detail::checked_mul(a, a, a2) && detail::checked_mul(n, d, b) && detail::checked_mul(b, t, b) &&
+             detail::checked_mul(b, t, b) && detail::checked_mul(b, std::uint64_t{2}, b);
+        if (!ok) throw overflow_error("dpkit::discrete_gaussian_distribution: intermediate exceeds 512 bits");
+        return detail::bernoulli_exp_ratio<wide>(g, a2, b);
+    }
+
+    static constexpr const char* who = "dpkit::discrete_gaussian_distribution";
+    rational sigma2_;
+    std::uint64_t t_ = 1;
+    bool fast_denominator_ = false;
+    detail::u128 two_n_d_t2_ = 0;
+};
+
+}  // namespace dpkit
