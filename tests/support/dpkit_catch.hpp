@@ -11,4 +11,11 @@
 #define DPKIT_CATCH_VERSION 2
 #endif
 
-using Catch::Approx;
+namespace dpkit_test {
+// Approximate comparison: Catch::Approx in v3, Catch::Detail::Approx in v2.
+#if DPKIT_CATCH_VERSION == 3
+using approx = Catch::Approx;
+#else
+using approx = Catch::Detail::Approx;
+#endif
+}  // namespace dpkit_test

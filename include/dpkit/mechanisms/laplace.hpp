@@ -1,0 +1,226 @@
+#pragma once
+/// \file
+/// The Laplace mechanism (Dwork, McSherry, Nissim, Smith 2006), done exactly.
+///
+/// Guarantee: for any query whose values on neighbouring datasets differ by at
+/// most `l1_sensitivity` in L1 norm, releasing value + noise is epsilon-DP with
+/// the epsilon reported by cost() (never more than the epsilon requested).
+///
+/// Integer values (T integral) get discrete Laplace noise, P[z] proportional to
+/// exp(-|z|/b) with b >= sensitivity/epsilon rounded up to a rational
+/// (Ghosh, Roughgarden, Sundararajan 2009; sampler: Canonne, Kamath, Steinke 2020,
+/// Algorithm 2): an integer query's neighbours differ by at most floor(D), so the
+/// loss is at most D/b <= epsilon.
+///
+/// Real values (T = double) are rounded to a power-of-two lattice with step g
+/// (the largest power of two <= min(b 2^-20, (D/d) 2^-20): public parameters
+/// only), and discrete
+/// Laplace noise with integer scale t (in steps) is added: rounding moves
+/// neighbours at most floor(D/g) + d steps apart in L1 for vectors of length d,
+/// so t = ceil((floor(D/g) + d) / epsilon) gives epsilon-DP exactly. Outputs are
+/// exact multiples of g, the same set for every input (see lattice.hpp).
+
+#include <cmath>
+#include <concepts>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "../detail/format.hpp"
+#include "../detail/rounding.hpp"
+#include "../detail/validate.hpp"
+#include "../privacy/cost.hpp"
+#include "../random/samplers.hpp"
+#include "../rational.hpp"
+#include "accuracy.hpp"
+#include "lattice.hpp"
+#include "parameters.hpp"
+
+namespace dpkit {
+
+namespace detail {
+
+template <class T>
+concept mechanism_value = std::same_as<T, double> || (std::signed_integral<T> && sizeof(T) <= 8);
+
+/// x + z for integers, saturated to T's range (post-processing of the noisy value).
+template <std::signed_integral T>
+T saturating_add(T x, std::int64_t z) noexcept {
+    i128 sum = static_cast<i128>(x) + z;
+    if (sum > std::numeric_limits<T>::max()) sum = std::numeric_limits<T>::max();
+    if (sum < std::numeric_limits<T>::min()) sum = std::numeric_limits<T>::min();
+    return static_cast<T>(sum);
+}
+
+/// Bits of lattice resolution below the Laplace scale: b / step in [2^20, 2^21).
+inline constexpr int laplace_lattice_bits = 20;
+
+}  // namespace detail
+
+/// The Laplace mechanism for values of type T (double, or a signed integer
+/// type). Immutable; validated at construction; thread-safe to share.
+template <class T = double>
+    requires detail::mechanism_value<T>
+class laplace_mechanism {
+public:
+    using value_type = T;
+
+    /// epsilon-DP for queries with the given L1 sensitivity, applied to scalars
+    /// or to vectors of length `dim`.
+    laplace_mechanism(dpkit::epsilon eps, dpkit::l1_sensitivity sensitivity, dpkit::dimension dim = dpkit::dimension{1})
+        : sensitivity_(detail::require_positive_finite(who, "l1_sensitivity", sensitivity.value)),
+          dimension_(detail::require_dimension(who, dim.value)) {
+        detail::require_positive_finite(who, "epsilon", eps.value);
+        const double b = detail::div_up(sensitivity_, eps.value);
+        if constexpr (std::is_integral_v<T>) {
+            init_integer(b, eps.value);
+        } else {
+            lattice_ = detail::lattice_for_scale(who, b, detail::laplace_lattice_bits, per_coordinate());
+            const double units = lattice_units();
+            const double t = std::ceil(detail::div_up(units, eps.value));
+            init_lattice(t, units);
+        }
+    }
+
+    /// Noise of the given scale b; the cost is the epsilon this gives for the
+    /// sensitivity (L1 sensitivity / b, rounded up, plus lattice rounding for doubles).
+    laplace_mechanism(dpkit::scale b, dpkit::l1_sensitivity sensitivity, dpkit::dimension dim = dpkit::dimension{1})
+        : sensitivity_(detail::require_positive_finite(who, "l1_sensitivity", sensitivity.value)),
+          dimension_(detail::require_dimension(who, dim.value)) {
+        detail::require_positive_finite(who, "scale", b.value);
+        if constexpr (std::is_integral_v<T>) {
+            init_integer(b.value, detail::div_up(sensitivity_, b.value));
+        } else {
+            lattice_ = detail::lattice_for_scale(who, b.value, detail::laplace_lattice_bits, per_coordinate());
+            const double t = std::ceil(std::ldexp(b.value, -lattice_.exponent));  // b / step is exact
+            init_lattice(t, lattice_units());
+        }
+    }
+
+    /// The epsilon this mechanism guarantees (<= the epsilon it was built for).
+    double epsilon() const noexcept { return epsilon_; }
+    /// The L1 sensitivity it was built for.
+    double l1_sensitivity() const noexcept { return sensitivity_; }
+    /// The noise scale b, in the units of the values.
+    double scale() const noexcept { return noise_.scale().to_double() * step(); }
+    /// Vector length this mechanism was built for (1 for scalars).
+    std::size_t dimension() const noexcept { return dimension_; }
+    /// Lattice step g (1 for integer values): every output is a multiple of it.
+    double step() const noexcept {
+        if constexpr (std::is_integral_v<T>) {
+            return 1.0;
+        } else {
+            return lattice_.step();
+        }
+    }
+    /// Largest |input| accepted (doubles: 2^52 steps).
+    double max_input() const noexcept {
+        if constexpr (std::is_integral_v<T>) {
+            return static_cast<double>(std::numeric_limits<T>::max());
+        } else {
+            return lattice_.max_input();
+        }
+    }
+    /// The exact integer noise distribution, in units of step().
+    const discrete_laplace_distribution& noise_distribution() const noexcept { return noise_; }
+
+    /// What one release costs.
+    pure_dp cost() const noexcept { return pure_dp{epsilon_}; }
+
+    /// value + noise. Throws dpkit::invalid_argument for NaN, infinite or
+    /// out-of-range inputs (never noised).
+    template <std::uniform_random_bit_generator G>
+    T operator()(T value, G& g) const {
+        if constexpr (std::is_integral_v<T>) {
+            return detail::saturating_add(value, noise_(g));
+        } else {
+            const std::int64_t n = lattice_.round(who, value);
+            return lattice_.value(n, noise_(g));
+        }
+    }
+
+    /// Element-wise noise for a vector of length dimension().
+    template <std::uniform_random_bit_generator G>
+    std::vector<T> operator()(std::span<const T> values, G& g) const {
+        detail::require_size(who, values.size(), dimension_);
+        std::vector<std::int64_t> units;
+        if constexpr (!std::is_integral_v<T>) {
+            units.reserve(values.size());
+            for (T v : values) units.push_back(lattice_.round(who, v));  // validate all before any noise
+        }
+        std::vector<T> out;
+        out.reserve(values.size());
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            if constexpr (std::is_integral_v<T>) {
+                out.push_back(detail::saturating_add(values[i], noise_(g)));
+            } else {
+                out.push_back(lattice_.value(units[i], noise_(g)));
+            }
+        }
+        return out;
+    }
+
+private:
+    static constexpr const char* who = "dpkit::laplace_mechanism";
+
+    // The sensitivity shared out over the coordinates: rounding adds up to one
+    // step per coordinate, so the step is kept below 2^-20 of D / d.
+    double per_coordinate() const noexcept { return sensitivity_ / static_cast<double>(dimension_); }
+
+    // Neighbours' distance in lattice steps after rounding: floor(D/g) + d.
+    double lattice_units() const {
+        const double units = std::floor(std::ldexp(sensitivity_, -lattice_.exponent)) + static_cast<double>(dimension_);
+        if (!(units < 0x1p52)) detail::throw_invalid(who, "epsilon too large for the lattice (sensitivity/step >= 2^52)", units);
+        return units;
+    }
+
+    void init_lattice(double t, double units) {
+        if (!(t <= 0x1p56)) detail::throw_invalid(who, "noise scale too large for the lattice", t);
+        noise_ = discrete_laplace_distribution(rational(static_cast<std::uint64_t>(t)));
+        epsilon_ = detail::div_up(units, t);
+    }
+
+    void init_integer(double b, double eps) {
+        if (!(b <= 0x1p56)) detail::throw_invalid(who, "noise scale must be <= 2^56 for integer values", b);
+        noise_ = discrete_laplace_distribution(rational::at_least(b, 62));
+        epsilon_ = eps;
+    }
+
+    double sensitivity_;
+    std::size_t dimension_;
+    detail::lattice lattice_{};
+    discrete_laplace_distribution noise_{rational(1)};
+    double epsilon_ = 0;
+};
+
+/// P[|noise| > x] for the mechanism's noise, exactly (discrete Laplace tail:
+/// 2 p^(k+1) / (1 + p) with k = floor(x / step), p = exp(-1/t)).
+template <class T>
+double tail_probability(const laplace_mechanism<T>& m, double x) {
+    if (std::isnan(x)) detail::throw_invalid("dpkit::tail_probability", "x must not be NaN", x);
+    if (x < 0) return 1.0;
+    const double k = std::floor(x / m.step());
+    const double t = m.noise_distribution().scale().to_double();
+    const double p = std::exp(-1.0 / t);
+    return std::fmin(1.0, 2 * std::exp(-(k + 1) / t) / (1 + p));
+}
+
+/// The smallest symmetric interval [-w, w] (w a multiple of the step) holding
+/// the mechanism's noise with probability at least `level`, in (0, 1).
+template <class T>
+interval confidence_interval(const laplace_mechanism<T>& m, double level) {
+    if (!(level > 0 && level < 1)) detail::throw_invalid("dpkit::confidence_interval", "level must be in (0, 1)", level);
+    const double t = m.noise_distribution().scale().to_double();
+    const double p = std::exp(-1.0 / t);
+    // 2 p^(k+1) / (1+p) <= 1 - level  <=>  k + 1 >= t ln(2 / ((1 - level)(1 + p)))
+    double k = std::fmax(0.0, std::ceil(t * std::log(2 / ((1 - level) * (1 + p)))) - 1);
+    const double step = m.step();
+    while (k > 0 && tail_probability(m, (k - 1) * step) <= 1 - level) k -= 1;
+    while (tail_probability(m, k * step) > 1 - level) k += 1;
+    return interval{-k * step, k * step};
+}
+
+}  // namespace dpkit

@@ -1,0 +1,191 @@
+// The Laplace mechanism: lattice support, exact noise distribution, cost, accuracy, errors.
+#include <dpkit/mechanisms/laplace.hpp>
+#include <dpkit/random.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "../support/dpkit_catch.hpp"
+#include "../support/pmfs.hpp"
+#include "../support/stats.hpp"
+
+using namespace dpkit;
+using dpkit_test::false_failure_rate;
+
+namespace {
+
+bool on_lattice(double value, double step) {
+    const double units = value / step;  // exact: step is a power of two
+    return std::isfinite(units) && units == std::floor(units);
+}
+
+}  // namespace
+
+TEST_CASE("Laplace on doubles: outputs for neighbours 0 and D are multiples of a public step", "[laplace][lattice]") {
+    const laplace_mechanism<double> m(epsilon{0.5}, l1_sensitivity{1.0});
+    const laplace_mechanism<double> twin(epsilon{0.5}, l1_sensitivity{1.0});
+    const double step = m.step();
+    CHECK(step == twin.step());
+    int exponent = 0;
+    CHECK(std::frexp(step, &exponent) == 0.5);  // a power of two
+    CHECK(m.scale() / step >= 0x1p20);   // noise resolution: at least 2^20 steps per scale
+    CHECK(step <= 1.0 * 0x1p-20);        // rounding costs at most 2^-20 of the sensitivity
+    CHECK((step * 2 > m.scale() * 0x1p-20 || step * 2 > 1.0 * 0x1p-20));  // the largest such power of two
+    insecure_seeded_generator g(1);
+    for (double x : {0.0, 1.0, 0.3, -123.456}) {
+        for (int i = 0; i < 5000; ++i) REQUIRE(on_lattice(m(x, g), step));
+    }
+    SECTION("positive control: naive floating-point Laplace leaves the lattice") {
+        std::mt19937_64 mt(2);
+        std::exponential_distribution<double> exponential(1.0 / m.scale());
+        int off = 0;
+        for (int i = 0; i < 1000; ++i) {
+            const double naive = 1.0 + ((mt() & 1u) ? exponential(mt) : -exponential(mt));
+            off += on_lattice(naive, step) ? 0 : 1;
+        }
+        CHECK(off > 900);
+    }
+}
+
+TEST_CASE("Laplace on doubles: the noise in steps is discrete Laplace with the reported scale", "[laplace][statistical]") {
+    const laplace_mechanism<double> m(epsilon{1.0}, l1_sensitivity{3.0});
+    const double t = m.noise_distribution().scale().to_double();
+    CHECK(t == std::floor(t));  // an integer number of steps
+    insecure_seeded_generator g(3);
+    // Bin the noise into quarter-scale bins: the pmf per integer is ~1e-6.
+    const double bin = std::ldexp(1.0, std::ilogb(t) - 2);
+    auto binned = [&](const laplace_mechanism<double>& mech, double x) {
+        std::vector<std::int64_t> out;
+        for (int i = 0; i < 100000; ++i) {
+            const double noise_steps = (mech(x, g) - x) / mech.step();
+            out.push_back(static_cast<std::int64_t>(std::floor(noise_steps / bin)));
+        }
+        return out;
+    };
+    // P[floor(Z / bin) = j] for discrete Laplace with scale t, from its exact cdf.
+    auto cdf = [t](double k) {  // P[Z <= k] for integer k
+        const double p = std::exp(-1 / t);
+        if (k >= 0) return 1 - std::exp(-(k + 1) / t) / (1 + p);
+        return std::exp(k / t) * p / (1 + p) / p;
+    };
+    auto bin_mass = [&](std::int64_t j) {
+        const double lo = static_cast<double>(j) * bin;
+        return cdf(lo + bin - 1) - cdf(lo - 1);
+    };
+    CHECK(dpkit_test::g_test(binned(m, 2.0), bin_mass).p_value > false_failure_rate);
+    SECTION("positive control: a mechanism with 1.1 times the scale is told apart") {
+        const laplace_mechanism<double> wide(scale{m.scale() * 1.1}, l1_sensitivity{3.0});
+        REQUIRE(wide.step() == m.step());
+        CHECK(dpkit_test::g_test(binned(wide, 2.0), bin_mass).p_value < false_failure_rate);
+    }
+}
+
+TEST_CASE("Laplace cost: reported epsilon covers the lattice rounding and never exceeds the request", "[laplace]") {
+    for (double eps : {0.01, 0.1, 1.0, 3.0}) {
+        for (double sens : {1.0, 0.37, 250.0}) {
+            const laplace_mechanism<double> m(epsilon{eps}, l1_sensitivity{sens});
+            const double g = m.step();
+            const double t = m.noise_distribution().scale().to_double();
+            const double lattice_distance = std::floor(sens / g) + 1;
+            INFO("eps " << eps << " sensitivity " << sens);
+            CHECK(m.cost().epsilon <= eps);
+            CHECK(m.cost().epsilon * t >= lattice_distance);  // loss bound D'/t <= reported epsilon
+            CHECK(m.cost().epsilon > eps * (1 - 1e-5));       // and the lattice costs almost nothing
+            CHECK(m.scale() >= sens / eps);
+        }
+    }
+    const laplace_mechanism<double> from_scale(scale{2.0}, l1_sensitivity{1.0});
+    CHECK(from_scale.scale() == 2.0);
+    CHECK(from_scale.cost().epsilon == dpkit_test::approx(0.5).epsilon(1e-5));
+    CHECK(from_scale.cost().epsilon >= 0.5);
+    const laplace_mechanism<double> vec(epsilon{1.0}, l1_sensitivity{1.0}, dimension{1000});
+    CHECK(vec.cost().epsilon <= 1.0);
+    CHECK(vec.cost().epsilon * vec.noise_distribution().scale().to_double() >= std::floor(1.0 / vec.step()) + 1000);
+}
+
+TEST_CASE("Laplace on integers: exact discrete Laplace noise with rational scale", "[laplace][statistical]") {
+    const laplace_mechanism<std::int64_t> m(epsilon{0.4}, l1_sensitivity{1.0});
+    CHECK(m.step() == 1.0);
+    CHECK(m.scale() >= 2.5);
+    CHECK(m.scale() == dpkit_test::approx(2.5).epsilon(1e-15));
+    CHECK(m.cost().epsilon == 0.4);
+    insecure_seeded_generator g(5);
+    std::vector<std::int64_t> noise;
+    for (int i = 0; i < 100000; ++i) noise.push_back(m(std::int64_t{1000}, g) - 1000);
+    const double b = m.noise_distribution().scale().to_double();
+    CHECK(dpkit_test::g_test(noise, [b](std::int64_t k) { return dpkit_test::discrete_laplace_pmf(b, k); }).p_value >
+          false_failure_rate);
+    SECTION("positive control: the pmf of scale 2.75 is rejected") {
+        CHECK(dpkit_test::g_test(noise, [](std::int64_t k) { return dpkit_test::discrete_laplace_pmf(2.75, k); }).p_value <
+              false_failure_rate);
+    }
+    // Saturation instead of wrap-around at the edge of the type.
+    const laplace_mechanism<std::int8_t> small(epsilon{0.01}, l1_sensitivity{1.0});
+    for (int i = 0; i < 200; ++i) {
+        const auto v = small(std::int8_t{120}, g);
+        CHECK(v >= -128);
+        CHECK(v <= 127);
+    }
+}
+
+TEST_CASE("Laplace on vectors: L1 sensitivity over the whole vector", "[laplace]") {
+    const laplace_mechanism<double> m(epsilon{1.0}, l1_sensitivity{2.0}, dimension{3});
+    insecure_seeded_generator g(6);
+    const std::vector<double> x = {1.0, 2.0, 3.0};
+    const auto y = m(std::span<const double>(x), g);
+    REQUIRE(y.size() == 3);
+    for (double v : y) CHECK(on_lattice(v, m.step()));
+    const std::vector<double> wrong = {1.0, 2.0};
+    CHECK_THROWS_WITH(m(std::span<const double>(wrong), g),
+                      "dpkit::laplace_mechanism: input length must equal the mechanism's dimension (3) (got 2)");
+    const std::vector<double> with_nan = {1.0, std::nan(""), 3.0};
+    CHECK_THROWS_AS(m(std::span<const double>(with_nan), g), dpkit::invalid_argument);
+    const laplace_mechanism<int> ints(epsilon{1.0}, l1_sensitivity{2.0}, dimension{2});
+    const std::vector<int> xi = {5, 6};
+    CHECK(ints(std::span<const int>(xi), g).size() == 2);
+}
+
+TEST_CASE("Laplace accuracy: exact tail and the smallest covering interval", "[laplace][statistical]") {
+    const laplace_mechanism<double> m(epsilon{1.0}, l1_sensitivity{1.0});
+    const auto ci = confidence_interval(m, 0.95);
+    CHECK(ci.lower == -ci.upper);
+    CHECK(tail_probability(m, ci.upper) <= 0.05);
+    CHECK(tail_probability(m, ci.upper - m.step()) > 0.05);
+    CHECK(ci.upper == dpkit_test::approx(std::log(20.0)).epsilon(1e-4));  // continuous Laplace: b ln(1/0.05)
+    insecure_seeded_generator g(7);
+    std::uint64_t outside = 0;
+    const int n = 200000;
+    for (int i = 0; i < n; ++i) outside += std::fabs(m(0.0, g)) > 1.5 ? 1u : 0u;
+    CHECK(dpkit_test::binomial_p_value(outside, n, tail_probability(m, 1.5)) > false_failure_rate);
+    CHECK(tail_probability(m, -1) == 1.0);
+    CHECK_THROWS_WITH(confidence_interval(m, 1.0), "dpkit::confidence_interval: level must be in (0, 1) (got 1)");
+}
+
+TEST_CASE("Laplace rejects bad parameters and inputs with a message", "[laplace][errors]") {
+    using M = laplace_mechanism<double>;
+    CHECK_THROWS_WITH(M(epsilon{-1}, l1_sensitivity{1}), "dpkit::laplace_mechanism: epsilon must be finite and > 0 (got -1)");
+    CHECK_THROWS_WITH(M(epsilon{0}, l1_sensitivity{1}), "dpkit::laplace_mechanism: epsilon must be finite and > 0 (got 0)");
+    CHECK_THROWS_WITH(M(epsilon{std::nan("")}, l1_sensitivity{1}),
+                      "dpkit::laplace_mechanism: epsilon must be finite and > 0 (got nan)");
+    CHECK_THROWS_WITH(M(epsilon{INFINITY}, l1_sensitivity{1}),
+                      "dpkit::laplace_mechanism: epsilon must be finite and > 0 (got inf)");
+    CHECK_THROWS_WITH(M(epsilon{1}, l1_sensitivity{0}),
+                      "dpkit::laplace_mechanism: l1_sensitivity must be finite and > 0 (got 0)");
+    CHECK_THROWS_WITH(M(epsilon{1}, l1_sensitivity{INFINITY}),
+                      "dpkit::laplace_mechanism: l1_sensitivity must be finite and > 0 (got inf)");
+    CHECK_THROWS_WITH(M(scale{-2}, l1_sensitivity{1}), "dpkit::laplace_mechanism: scale must be finite and > 0 (got -2)");
+    CHECK_THROWS_WITH(M(epsilon{1}, l1_sensitivity{1}, dimension{0}),
+                      "dpkit::laplace_mechanism: dimension must be >= 1 (got 0)");
+    CHECK_THROWS_AS(M(epsilon{1e-300}, l1_sensitivity{1e300}), dpkit::invalid_argument);  // lattice would overflow
+    CHECK_THROWS_AS(laplace_mechanism<int>(epsilon{1e-30}, l1_sensitivity{1}), dpkit::invalid_argument);
+    const M m(epsilon{1}, l1_sensitivity{1});
+    insecure_seeded_generator g(8);
+    CHECK_THROWS_WITH(m(std::nan(""), g),
+                      "dpkit::laplace_mechanism: input must be finite (NaN and infinities are never noised) (got nan)");
+    CHECK_THROWS_WITH(m(-INFINITY, g),
+                      "dpkit::laplace_mechanism: input must be finite (NaN and infinities are never noised) (got -inf)");
+    CHECK_THROWS_AS(m(m.max_input() * 2, g), dpkit::invalid_argument);
+    CHECK_NOTHROW(m(m.max_input(), g));
+}
