@@ -164,6 +164,10 @@ TEST_CASE("Gaussian accuracy: the interval covers at its level", "[gaussian][sta
     const double x = m.stddev();
     for (int i = 0; i < n; ++i) outside += std::fabs(m(0.0, g)) > x ? 1u : 0u;
     CHECK(dpkit_test::binomial_p_value(outside, n, tail_probability(m, x)) > false_failure_rate);
+    SECTION("positive control: the tail of the epsilon-0.95 mechanism (sigma +5%) is told apart") {
+        const gaussian_mechanism<double> wider(epsilon{0.95}, delta{1e-5}, l2_sensitivity{1.0});
+        CHECK(dpkit_test::binomial_p_value(outside, n, tail_probability(wider, x)) < false_failure_rate);
+    }
     CHECK(tail_probability(m, x) == dpkit_test::approx(0.3173).epsilon(1e-3));
 }
 

@@ -2,7 +2,10 @@
 #include <dpkit/mechanisms/laplace.hpp>
 #include <dpkit/random.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <list>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -32,7 +35,11 @@ TEST_CASE("Laplace on doubles: outputs for neighbours 0 and D are multiples of a
     CHECK(std::frexp(step, &exponent) == 0.5);  // a power of two
     CHECK(m.scale() / step >= 0x1p20);   // noise resolution: at least 2^20 steps per scale
     CHECK(step <= 1.0 * 0x1p-20);        // rounding costs at most 2^-20 of the sensitivity
-    CHECK((step * 2 > m.scale() * 0x1p-20 || step * 2 > 1.0 * 0x1p-20));  // the largest such power of two
+    // The step is a function of the public parameters only:
+    // 2^min(ilogb(scale) - 20, ilogb(sensitivity / dimension) - 20).
+    CHECK(step == std::ldexp(1.0, std::min(std::ilogb(m.scale()) - 20, std::ilogb(1.0) - 20)));
+    const laplace_mechanism<double> vec(epsilon{0.5}, l1_sensitivity{1.0}, dimension{10});
+    CHECK(vec.step() == std::ldexp(1.0, std::min(std::ilogb(vec.scale()) - 20, std::ilogb(0.1) - 20)));
     insecure_seeded_generator g(1);
     for (double x : {0.0, 1.0, 0.3, -123.456}) {
         for (int i = 0; i < 5000; ++i) REQUIRE(on_lattice(m(x, g), step));
@@ -144,7 +151,14 @@ TEST_CASE("Laplace on vectors: L1 sensitivity over the whole vector", "[laplace]
     CHECK_THROWS_AS(m(std::span<const double>(with_nan), g), dpkit::invalid_argument);
     const laplace_mechanism<int> ints(epsilon{1.0}, l1_sensitivity{2.0}, dimension{2});
     const std::vector<int> xi = {5, 6};
-    CHECK(ints(std::span<const int>(xi), g).size() == 2);
+    CHECK(ints(xi, g).size() == 2);
+    // Any range: a std::list, an array, a view.
+    const std::list<double> as_list = {1.0, 2.0, 3.0};
+    CHECK(m(as_list, g).size() == 3);
+    const std::array<double, 3> as_array = {1.0, 2.0, 3.0};
+    CHECK(m(as_array, g).size() == 3);
+    const std::list<int> short_list = {1};
+    CHECK_THROWS_AS(ints(short_list, g), dpkit::invalid_argument);
 }
 
 TEST_CASE("Laplace accuracy: exact tail and the smallest covering interval", "[laplace][statistical]") {
@@ -159,6 +173,10 @@ TEST_CASE("Laplace accuracy: exact tail and the smallest covering interval", "[l
     const int n = 200000;
     for (int i = 0; i < n; ++i) outside += std::fabs(m(0.0, g)) > 1.5 ? 1u : 0u;
     CHECK(dpkit_test::binomial_p_value(outside, n, tail_probability(m, 1.5)) > false_failure_rate);
+    SECTION("positive control: the tail of a 10% wider mechanism is told apart") {
+        const laplace_mechanism<double> wider(scale{1.1}, l1_sensitivity{1.0});
+        CHECK(dpkit_test::binomial_p_value(outside, n, tail_probability(wider, 1.5)) < false_failure_rate);
+    }
     CHECK(tail_probability(m, -1) == 1.0);
     CHECK_THROWS_WITH(confidence_interval(m, 1.0), "dpkit::confidence_interval: level must be in (0, 1) (got 1)");
 }

@@ -2,7 +2,9 @@
 #include <dpkit/random/insecure_seeded_generator.hpp>
 #include <dpkit/random/secure_generator.hpp>
 
+#include <algorithm>
 #include <bit>
+#include <cstdlib>
 #include <cstdint>
 #include <random>
 #include <set>
@@ -46,18 +48,43 @@ TEST_CASE("insecure_seeded_generator is reproducible and seed-sensitive", "[gene
     CHECK(copy() == a());
 }
 
-TEST_CASE("generators produce balanced bits", "[generator]") {
-    // 64 * 20000 bits; each bit position's count of ones is Binomial(20000, 1/2):
-    // |count - 10000| > 6 sd (424) has probability 2e-9 per position.
-    dpkit::secure_generator g;
+namespace {
+
+/// Largest deviation of any bit position's count of ones from n/2 over n draws.
+template <class G>
+int worst_bit_imbalance(G& g, int n) {
     std::vector<int> ones(64, 0);
-    const int n = 20000;
     for (int i = 0; i < n; ++i) {
-        const auto x = g();
+        const auto x = static_cast<std::uint64_t>(g());
         for (int bit = 0; bit < 64; ++bit) ones[static_cast<std::size_t>(bit)] += static_cast<int>((x >> bit) & 1u);
     }
-    for (int bit = 0; bit < 64; ++bit) {
-        CHECK(std::abs(ones[static_cast<std::size_t>(bit)] - n / 2) < 424);
+    int worst = 0;
+    for (int count : ones) worst = std::max(worst, std::abs(count - n / 2));
+    return worst;
+}
+
+}  // namespace
+
+TEST_CASE("generators produce balanced bits", "[generator][statistical]") {
+    // Each bit position's count of ones in 20000 draws is Binomial(20000, 1/2):
+    // a deviation above 6 sd (424) has probability 2e-9 per position, 1.3e-7 for 64.
+    dpkit::secure_generator g;
+    CHECK(worst_bit_imbalance(g, 20000) < 424);
+    dpkit::insecure_seeded_generator s(99);
+    CHECK(worst_bit_imbalance(s, 20000) < 424);
+    SECTION("positive control: a generator with one bit biased to 55% is caught") {
+        struct biased {
+            using result_type = std::uint64_t;
+            static constexpr result_type min() { return 0; }
+            static constexpr result_type max() { return ~result_type{0}; }
+            dpkit::insecure_seeded_generator inner{5};
+            result_type operator()() {
+                const auto x = inner();
+                const bool one = (inner() % 100) < 55;
+                return one ? (x | (1ull << 17)) : (x & ~(1ull << 17));
+            }
+        } bad;
+        CHECK(worst_bit_imbalance(bad, 20000) >= 424);
     }
 }
 

@@ -41,8 +41,8 @@
 #include "../random/samplers.hpp"
 #include "../rational.hpp"
 #include "accuracy.hpp"
+#include "additive_noise.hpp"
 #include "lattice.hpp"
-#include "laplace.hpp"
 #include "parameters.hpp"
 
 namespace dpkit {
@@ -77,10 +77,10 @@ public:
         } else {
             const double sigma0 = dimension_ == 1 ? analytic_gaussian_sigma(epsilon_, delta_, sensitivity_)
                                                   : vector_sigma(sensitivity_);
-            lattice_ = detail::lattice_for_scale(
+            noise_.grid = detail::lattice_for_scale(
                 who, sigma0, detail::gaussian_lattice_bits,
                 sensitivity_ / detail::sqrt_up(static_cast<double>(dimension_)));
-            const double scaled = std::ldexp(sensitivity_, -lattice_.exponent);  // exact
+            const double scaled = std::ldexp(sensitivity_, -noise_.grid.exponent);  // exact
             const double units = dimension_ == 1
                                      ? std::floor(scaled) + 1
                                      : detail::add_up(scaled, detail::sqrt_up(static_cast<double>(dimension_)));
@@ -93,24 +93,12 @@ public:
     double l2_sensitivity() const noexcept { return sensitivity_; }
     std::size_t dimension() const noexcept { return dimension_; }
     /// Standard deviation parameter sigma of the noise, in the units of the values.
-    double stddev() const noexcept { return std::sqrt(noise_.sigma2().to_double()) * step(); }
+    double stddev() const noexcept { return std::sqrt(noise_.noise.sigma2().to_double()) * step(); }
     /// Lattice step g (1 for integer values): every output is a multiple of it.
-    double step() const noexcept {
-        if constexpr (std::is_integral_v<T>) {
-            return 1.0;
-        } else {
-            return lattice_.step();
-        }
-    }
-    double max_input() const noexcept {
-        if constexpr (std::is_integral_v<T>) {
-            return static_cast<double>(std::numeric_limits<T>::max());
-        } else {
-            return lattice_.max_input();
-        }
-    }
+    double step() const noexcept { return noise_.step(); }
+    double max_input() const noexcept { return noise_.max_input(); }
     /// The exact integer noise distribution, in units of step().
-    const discrete_gaussian_distribution& noise_distribution() const noexcept { return noise_; }
+    const discrete_gaussian_distribution& noise_distribution() const noexcept { return noise_.noise; }
 
     /// What one release costs in (epsilon, delta)-DP.
     approx_dp cost() const noexcept { return approx_dp{epsilon_, delta_}; }
@@ -119,32 +107,22 @@ public:
 
     template <std::uniform_random_bit_generator G>
     T operator()(T value, G& g) const {
-        if constexpr (std::is_integral_v<T>) {
-            return detail::saturating_add(value, noise_(g));
-        } else {
-            const std::int64_t n = lattice_.round(who, value);
-            return lattice_.value(n, noise_(g));
-        }
+        return noise_.apply(who, value, g);
     }
 
+    /// Element-wise noise for a vector of length dimension().
     template <std::uniform_random_bit_generator G>
     std::vector<T> operator()(std::span<const T> values, G& g) const {
-        detail::require_size(who, values.size(), dimension_);
-        std::vector<std::int64_t> units;
-        if constexpr (!std::is_integral_v<T>) {
-            units.reserve(values.size());
-            for (T v : values) units.push_back(lattice_.round(who, v));
-        }
-        std::vector<T> out;
-        out.reserve(values.size());
-        for (std::size_t i = 0; i < values.size(); ++i) {
-            if constexpr (std::is_integral_v<T>) {
-                out.push_back(detail::saturating_add(values[i], noise_(g)));
-            } else {
-                out.push_back(lattice_.value(units[i], noise_(g)));
-            }
-        }
-        return out;
+        return noise_.apply(who, values, dimension_, g);
+    }
+
+    /// Element-wise noise for any other range of length dimension() (copied first).
+    template <class R, std::uniform_random_bit_generator G>
+        requires detail::noisable_range<R, T>
+    std::vector<T> operator()(R&& values, G& g) const {
+        std::vector<T> copy;
+        for (auto&& v : values) copy.push_back(static_cast<T>(v));
+        return noise_.apply(who, std::span<const T>(copy), dimension_, g);
     }
 
 private:
@@ -189,7 +167,7 @@ private:
                 r = to_rational(hi);
             }
         }
-        noise_ = discrete_gaussian_distribution(r);
+        noise_.noise = discrete_gaussian_distribution(r);
         rho_ = detail::div_up(detail::mul_up(units, units), detail::mul_down(2.0, detail::next_down(r.to_double())));
     }
 
@@ -197,8 +175,7 @@ private:
     double delta_;
     double sensitivity_;
     std::size_t dimension_;
-    detail::lattice lattice_{};
-    discrete_gaussian_distribution noise_{rational(1)};
+    detail::additive_noise<T, discrete_gaussian_distribution> noise_{{}, discrete_gaussian_distribution(rational(1))};
     double rho_ = 0;
 };
 

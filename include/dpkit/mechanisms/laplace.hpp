@@ -36,24 +36,13 @@
 #include "../random/samplers.hpp"
 #include "../rational.hpp"
 #include "accuracy.hpp"
+#include "additive_noise.hpp"
 #include "lattice.hpp"
 #include "parameters.hpp"
 
 namespace dpkit {
 
 namespace detail {
-
-template <class T>
-concept mechanism_value = std::same_as<T, double> || (std::signed_integral<T> && sizeof(T) <= 8);
-
-/// x + z for integers, saturated to T's range (post-processing of the noisy value).
-template <std::signed_integral T>
-T saturating_add(T x, std::int64_t z) noexcept {
-    i128 sum = static_cast<i128>(x) + z;
-    if (sum > std::numeric_limits<T>::max()) sum = std::numeric_limits<T>::max();
-    if (sum < std::numeric_limits<T>::min()) sum = std::numeric_limits<T>::min();
-    return static_cast<T>(sum);
-}
 
 /// Bits of lattice resolution below the Laplace scale: b / step in [2^20, 2^21).
 inline constexpr int laplace_lattice_bits = 20;
@@ -78,7 +67,7 @@ public:
         if constexpr (std::is_integral_v<T>) {
             init_integer(b, eps.value);
         } else {
-            lattice_ = detail::lattice_for_scale(who, b, detail::laplace_lattice_bits, per_coordinate());
+            noise_.grid = detail::lattice_for_scale(who, b, detail::laplace_lattice_bits, per_coordinate());
             const double units = lattice_units();
             const double t = std::ceil(detail::div_up(units, eps.value));
             init_lattice(t, units);
@@ -94,8 +83,8 @@ public:
         if constexpr (std::is_integral_v<T>) {
             init_integer(b.value, detail::div_up(sensitivity_, b.value));
         } else {
-            lattice_ = detail::lattice_for_scale(who, b.value, detail::laplace_lattice_bits, per_coordinate());
-            const double t = std::ceil(std::ldexp(b.value, -lattice_.exponent));  // b / step is exact
+            noise_.grid = detail::lattice_for_scale(who, b.value, detail::laplace_lattice_bits, per_coordinate());
+            const double t = std::ceil(std::ldexp(b.value, -noise_.grid.exponent));  // b / step is exact
             init_lattice(t, lattice_units());
         }
     }
@@ -105,27 +94,15 @@ public:
     /// The L1 sensitivity it was built for.
     double l1_sensitivity() const noexcept { return sensitivity_; }
     /// The noise scale b, in the units of the values.
-    double scale() const noexcept { return noise_.scale().to_double() * step(); }
+    double scale() const noexcept { return noise_.noise.scale().to_double() * step(); }
     /// Vector length this mechanism was built for (1 for scalars).
     std::size_t dimension() const noexcept { return dimension_; }
     /// Lattice step g (1 for integer values): every output is a multiple of it.
-    double step() const noexcept {
-        if constexpr (std::is_integral_v<T>) {
-            return 1.0;
-        } else {
-            return lattice_.step();
-        }
-    }
+    double step() const noexcept { return noise_.step(); }
     /// Largest |input| accepted (doubles: 2^52 steps).
-    double max_input() const noexcept {
-        if constexpr (std::is_integral_v<T>) {
-            return static_cast<double>(std::numeric_limits<T>::max());
-        } else {
-            return lattice_.max_input();
-        }
-    }
+    double max_input() const noexcept { return noise_.max_input(); }
     /// The exact integer noise distribution, in units of step().
-    const discrete_laplace_distribution& noise_distribution() const noexcept { return noise_; }
+    const discrete_laplace_distribution& noise_distribution() const noexcept { return noise_.noise; }
 
     /// What one release costs.
     pure_dp cost() const noexcept { return pure_dp{epsilon_}; }
@@ -134,33 +111,22 @@ public:
     /// out-of-range inputs (never noised).
     template <std::uniform_random_bit_generator G>
     T operator()(T value, G& g) const {
-        if constexpr (std::is_integral_v<T>) {
-            return detail::saturating_add(value, noise_(g));
-        } else {
-            const std::int64_t n = lattice_.round(who, value);
-            return lattice_.value(n, noise_(g));
-        }
+        return noise_.apply(who, value, g);
     }
 
     /// Element-wise noise for a vector of length dimension().
     template <std::uniform_random_bit_generator G>
     std::vector<T> operator()(std::span<const T> values, G& g) const {
-        detail::require_size(who, values.size(), dimension_);
-        std::vector<std::int64_t> units;
-        if constexpr (!std::is_integral_v<T>) {
-            units.reserve(values.size());
-            for (T v : values) units.push_back(lattice_.round(who, v));  // validate all before any noise
-        }
-        std::vector<T> out;
-        out.reserve(values.size());
-        for (std::size_t i = 0; i < values.size(); ++i) {
-            if constexpr (std::is_integral_v<T>) {
-                out.push_back(detail::saturating_add(values[i], noise_(g)));
-            } else {
-                out.push_back(lattice_.value(units[i], noise_(g)));
-            }
-        }
-        return out;
+        return noise_.apply(who, values, dimension_, g);
+    }
+
+    /// Element-wise noise for any other range of length dimension() (copied first).
+    template <class R, std::uniform_random_bit_generator G>
+        requires detail::noisable_range<R, T>
+    std::vector<T> operator()(R&& values, G& g) const {
+        std::vector<T> copy;
+        for (auto&& v : values) copy.push_back(static_cast<T>(v));
+        return noise_.apply(who, std::span<const T>(copy), dimension_, g);
     }
 
 private:
@@ -172,27 +138,26 @@ private:
 
     // Neighbours' distance in lattice steps after rounding: floor(D/g) + d.
     double lattice_units() const {
-        const double units = std::floor(std::ldexp(sensitivity_, -lattice_.exponent)) + static_cast<double>(dimension_);
+        const double units = std::floor(std::ldexp(sensitivity_, -noise_.grid.exponent)) + static_cast<double>(dimension_);
         if (!(units < 0x1p52)) detail::throw_invalid(who, "epsilon too large for the lattice (sensitivity/step >= 2^52)", units);
         return units;
     }
 
     void init_lattice(double t, double units) {
         if (!(t <= 0x1p56)) detail::throw_invalid(who, "noise scale too large for the lattice", t);
-        noise_ = discrete_laplace_distribution(rational(static_cast<std::uint64_t>(t)));
+        noise_.noise = discrete_laplace_distribution(rational(static_cast<std::uint64_t>(t)));
         epsilon_ = detail::div_up(units, t);
     }
 
     void init_integer(double b, double eps) {
         if (!(b <= 0x1p56)) detail::throw_invalid(who, "noise scale must be <= 2^56 for integer values", b);
-        noise_ = discrete_laplace_distribution(rational::at_least(b, 62));
+        noise_.noise = discrete_laplace_distribution(rational::at_least(b, 62));
         epsilon_ = eps;
     }
 
     double sensitivity_;
     std::size_t dimension_;
-    detail::lattice lattice_{};
-    discrete_laplace_distribution noise_{rational(1)};
+    detail::additive_noise<T, discrete_laplace_distribution> noise_{{}, discrete_laplace_distribution(rational(1))};
     double epsilon_ = 0;
 };
 

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The demo: installs what is missing (Debian/Ubuntu), builds the examples and runs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source cmake/install-packages.sh
+dpkit_install_packages cmake ninja-build g++
+cmake --workflow --preset demo >/dev/null
+echo "== Laplace noise on a count (examples/laplace_count.cpp)"
+build/demo/examples/laplace_count
+echo
+echo "== The two-coin survey about smoking (examples/smoking_survey.cpp)"
+build/demo/examples/smoking_survey

@@ -1,0 +1,16 @@
+# Installs dpkit from BUILD_DIR into STAGE, then moves the tree to PREFIX, so the
+# find_package consumer proves the package is relocatable.
+file(REMOVE_RECURSE "${STAGE}" "${PREFIX}")
+execute_process(COMMAND "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${STAGE}" RESULT_VARIABLE result)
+if(NOT result EQUAL 0)
+  message(FATAL_ERROR "cmake --install failed")
+endif()
+file(RENAME "${STAGE}" "${PREFIX}")
+file(GLOB_RECURSE config "${PREFIX}/*dpkit-config.cmake")
+if(NOT config)
+  message(FATAL_ERROR "no dpkit-config.cmake installed")
+endif()
+file(READ "${PREFIX}/share/cmake/dpkit/dpkit-targets.cmake" targets)
+if(targets MATCHES "${STAGE}")
+  message(FATAL_ERROR "installed targets hard-code the install prefix")
+endif()

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing (Debian/Ubuntu), then builds and
+# tests with GCC and with Clang (warnings as errors, every header on its own,
+# compile-fail and package-consumer tests) and under AddressSanitizer +
+# UndefinedBehaviorSanitizer. Ends with one line: "dpkit: N passed, 0 failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source cmake/install-packages.sh
+dpkit_install_packages cmake ninja-build g++ clang catch2 libfmt-dev libeigen3-dev libbenchmark-dev
+
+passed=0
+for preset in gcc clang asan; do
+  echo "== ${preset}: configure, build, test"
+  log="$(mktemp)"
+  if ! cmake --workflow --preset "${preset}" >"${log}" 2>&1; then
+    tail -n 200 "${log}"
+    echo "dpkit: the ${preset} build or tests failed"
+    exit 1
+  fi
+  summary="$(grep -E '^[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "${log}" | tail -n 1)"
+  echo "   ${summary}"
+  total="$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"${summary}")"
+  passed=$((passed + total))
+  rm -f "${log}"
+done
+echo "dpkit: ${passed} passed, 0 failed"
