@@ -43,37 +43,38 @@ Eigen::Matrix<typename Mechanism::value_type, Eigen::Dynamic, Eigen::Dynamic> ad
     return out;
 }
 
-/// x scaled down (if needed) so that its L2 norm is at most `bound`; non-finite
-/// coefficients are rejected. The result's L2 norm never exceeds bound.
-template <class Derived>
-Eigen::Matrix<double, Derived::RowsAtCompileTime, Derived::ColsAtCompileTime> clip_l2(
-    const Eigen::MatrixBase<Derived>& x, double bound) {
-    constexpr const char* who = "dpkit::clip_l2";
-    if (!std::isfinite(bound) || !(bound > 0)) detail::throw_invalid(who, "bound must be finite and > 0", bound);
-    if (!x.allFinite()) detail::throw_invalid(who, "input must be finite");
-    const double norm = x.template cast<double>().norm();
-    if (norm <= bound) return x.template cast<double>();
-    // Scale by bound/norm rounded down, then re-check: floating-point rounding
-    // must not leave the norm above the bound.
-    Eigen::Matrix<double, Derived::RowsAtCompileTime, Derived::ColsAtCompileTime> out =
-        x.template cast<double>() * detail::div_down(bound, norm);
-    while (out.norm() > bound) out *= detail::next_down(1.0);
+namespace detail {
+
+/// x scaled by the largest factor <= 1 that brings norm(x) to at most bound;
+/// the factor is rounded down and re-checked, so rounding never leaves the
+/// norm above the bound.
+template <class Derived, class Norm>
+Eigen::Matrix<double, Derived::RowsAtCompileTime, Derived::ColsAtCompileTime> clip_norm(
+    const char* who, const Eigen::MatrixBase<Derived>& x, double bound, Norm norm_of) {
+    if (!std::isfinite(bound) || !(bound > 0)) throw_invalid(who, "bound must be finite and > 0", bound);
+    if (!x.allFinite()) throw_invalid(who, "input must be finite");
+    Eigen::Matrix<double, Derived::RowsAtCompileTime, Derived::ColsAtCompileTime> out = x.template cast<double>();
+    const double norm = norm_of(out);
+    if (norm <= bound) return out;
+    out *= div_down(bound, norm);
+    while (norm_of(out) > bound) out *= next_down(1.0);
     return out;
 }
 
-/// x scaled down (if needed) so that its L1 norm is at most `bound`.
+}  // namespace detail
+
+/// x scaled down (if needed) so that its L2 norm is at most `bound`; non-finite
+/// coefficients are rejected.
 template <class Derived>
-Eigen::Matrix<double, Derived::RowsAtCompileTime, Derived::ColsAtCompileTime> clip_l1(
-    const Eigen::MatrixBase<Derived>& x, double bound) {
-    constexpr const char* who = "dpkit::clip_l1";
-    if (!std::isfinite(bound) || !(bound > 0)) detail::throw_invalid(who, "bound must be finite and > 0", bound);
-    if (!x.allFinite()) detail::throw_invalid(who, "input must be finite");
-    const double norm = x.template cast<double>().template lpNorm<1>();
-    if (norm <= bound) return x.template cast<double>();
-    Eigen::Matrix<double, Derived::RowsAtCompileTime, Derived::ColsAtCompileTime> out =
-        x.template cast<double>() * detail::div_down(bound, norm);
-    while (out.template lpNorm<1>() > bound) out *= detail::next_down(1.0);
-    return out;
+auto clip_l2(const Eigen::MatrixBase<Derived>& x, double bound) {
+    return detail::clip_norm("dpkit::clip_l2", x, bound, [](const auto& v) { return v.norm(); });
+}
+
+/// x scaled down (if needed) so that its L1 norm is at most `bound`; non-finite
+/// coefficients are rejected.
+template <class Derived>
+auto clip_l1(const Eigen::MatrixBase<Derived>& x, double bound) {
+    return detail::clip_norm("dpkit::clip_l1", x, bound, [](const auto& v) { return v.template lpNorm<1>(); });
 }
 
 /// Sum of the rows of `rows` (one row per person) after clipping each row to

@@ -85,4 +85,51 @@ struct additive_noise {
     }
 };
 
+/// What the Laplace and Gaussian mechanisms share: the dimension, the noise
+/// (lattice and exact distribution) and the operators that apply it.
+template <class T, class Distribution>
+class additive_mechanism {
+public:
+    using value_type = T;
+
+    /// Vector length this mechanism was built for (1 for scalars).
+    std::size_t dimension() const noexcept { return dimension_; }
+    /// Lattice step g (1 for integer values): every output is a multiple of it.
+    double step() const noexcept { return noise_.step(); }
+    /// Largest |input| accepted (doubles: 2^52 steps; larger inputs must be clamped first).
+    double max_input() const noexcept { return noise_.max_input(); }
+    /// The exact integer noise distribution, in units of step().
+    const Distribution& noise_distribution() const noexcept { return noise_.noise; }
+
+    /// value + noise. Throws dpkit::invalid_argument for NaN, infinite or
+    /// out-of-range inputs (never noised).
+    template <std::uniform_random_bit_generator G>
+    T operator()(T value, G& g) const {
+        return noise_.apply(who_, value, g);
+    }
+
+    /// Element-wise noise for a vector of length dimension().
+    template <std::uniform_random_bit_generator G>
+    std::vector<T> operator()(std::span<const T> values, G& g) const {
+        return noise_.apply(who_, values, dimension_, g);
+    }
+
+    /// Element-wise noise for any other range of length dimension() (copied first).
+    template <class R, std::uniform_random_bit_generator G>
+        requires noisable_range<R, T>
+    std::vector<T> operator()(R&& values, G& g) const {
+        std::vector<T> copy;
+        for (auto&& v : values) copy.push_back(static_cast<T>(v));
+        return noise_.apply(who_, std::span<const T>(copy), dimension_, g);
+    }
+
+protected:
+    additive_mechanism(const char* who, std::size_t dim, Distribution initial)
+        : who_(who), dimension_(require_dimension(who, dim)), noise_{{}, std::move(initial)} {}
+
+    const char* who_;
+    std::size_t dimension_;
+    additive_noise<T, Distribution> noise_;
+};
+
 }  // namespace dpkit::detail

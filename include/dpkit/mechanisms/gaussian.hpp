@@ -58,18 +58,21 @@ inline constexpr int gaussian_lattice_bits = 14;
 /// type). Immutable; validated at construction; thread-safe to share.
 template <class T = double>
     requires detail::mechanism_value<T>
-class gaussian_mechanism {
+class gaussian_mechanism : public detail::additive_mechanism<T, discrete_gaussian_distribution> {
+    using base = detail::additive_mechanism<T, discrete_gaussian_distribution>;
+    using base::dimension_;
+    using base::noise_;
+
 public:
-    using value_type = T;
 
     /// (epsilon, delta)-DP for queries with the given L2 sensitivity, applied to
     /// scalars or to vectors of length `dim`.
     gaussian_mechanism(dpkit::epsilon eps, dpkit::delta del, dpkit::l2_sensitivity sensitivity,
                        dpkit::dimension dim = dpkit::dimension{1})
-        : epsilon_(detail::require_positive_finite(who, "epsilon", eps.value)),
+        : base(who, dim.value, discrete_gaussian_distribution(rational(1))),
+          epsilon_(detail::require_positive_finite(who, "epsilon", eps.value)),
           delta_(detail::require_open_unit(who, "delta", del.value)),
-          sensitivity_(detail::require_positive_finite(who, "l2_sensitivity", sensitivity.value)),
-          dimension_(detail::require_dimension(who, dim.value)) {
+          sensitivity_(detail::require_positive_finite(who, "l2_sensitivity", sensitivity.value)) {
         if constexpr (std::is_integral_v<T>) {
             // Integer queries: neighbours differ by an integer vector of L2 norm <= D.
             const double units = dimension_ == 1 ? std::fmax(1.0, std::floor(sensitivity_)) : sensitivity_;
@@ -91,39 +94,13 @@ public:
     double epsilon() const noexcept { return epsilon_; }
     double delta() const noexcept { return delta_; }
     double l2_sensitivity() const noexcept { return sensitivity_; }
-    std::size_t dimension() const noexcept { return dimension_; }
     /// Standard deviation parameter sigma of the noise, in the units of the values.
-    double stddev() const noexcept { return std::sqrt(noise_.noise.sigma2().to_double()) * step(); }
-    /// Lattice step g (1 for integer values): every output is a multiple of it.
-    double step() const noexcept { return noise_.step(); }
-    double max_input() const noexcept { return noise_.max_input(); }
-    /// The exact integer noise distribution, in units of step().
-    const discrete_gaussian_distribution& noise_distribution() const noexcept { return noise_.noise; }
+    double stddev() const noexcept { return std::sqrt(noise_.noise.sigma2().to_double()) * this->step(); }
 
     /// What one release costs in (epsilon, delta)-DP.
     approx_dp cost() const noexcept { return approx_dp{epsilon_, delta_}; }
     /// What one release costs in zCDP: rho = D'^2 / (2 sigma^2), rounded up.
     zcdp zcdp_cost() const noexcept { return zcdp{rho_}; }
-
-    template <std::uniform_random_bit_generator G>
-    T operator()(T value, G& g) const {
-        return noise_.apply(who, value, g);
-    }
-
-    /// Element-wise noise for a vector of length dimension().
-    template <std::uniform_random_bit_generator G>
-    std::vector<T> operator()(std::span<const T> values, G& g) const {
-        return noise_.apply(who, values, dimension_, g);
-    }
-
-    /// Element-wise noise for any other range of length dimension() (copied first).
-    template <class R, std::uniform_random_bit_generator G>
-        requires detail::noisable_range<R, T>
-    std::vector<T> operator()(R&& values, G& g) const {
-        std::vector<T> copy;
-        for (auto&& v : values) copy.push_back(static_cast<T>(v));
-        return noise_.apply(who, std::span<const T>(copy), dimension_, g);
-    }
 
 private:
     static constexpr const char* who = "dpkit::gaussian_mechanism";
@@ -174,8 +151,6 @@ private:
     double epsilon_;
     double delta_;
     double sensitivity_;
-    std::size_t dimension_;
-    detail::additive_noise<T, discrete_gaussian_distribution> noise_{{}, discrete_gaussian_distribution(rational(1))};
     double rho_ = 0;
 };
 

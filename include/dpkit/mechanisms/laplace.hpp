@@ -53,15 +53,18 @@ inline constexpr int laplace_lattice_bits = 20;
 /// type). Immutable; validated at construction; thread-safe to share.
 template <class T = double>
     requires detail::mechanism_value<T>
-class laplace_mechanism {
+class laplace_mechanism : public detail::additive_mechanism<T, discrete_laplace_distribution> {
+    using base = detail::additive_mechanism<T, discrete_laplace_distribution>;
+    using base::dimension_;
+    using base::noise_;
+
 public:
-    using value_type = T;
 
     /// epsilon-DP for queries with the given L1 sensitivity, applied to scalars
     /// or to vectors of length `dim`.
     laplace_mechanism(dpkit::epsilon eps, dpkit::l1_sensitivity sensitivity, dpkit::dimension dim = dpkit::dimension{1})
-        : sensitivity_(detail::require_positive_finite(who, "l1_sensitivity", sensitivity.value)),
-          dimension_(detail::require_dimension(who, dim.value)) {
+        : base(who, dim.value, discrete_laplace_distribution(rational(1))),
+          sensitivity_(detail::require_positive_finite(who, "l1_sensitivity", sensitivity.value)) {
         detail::require_positive_finite(who, "epsilon", eps.value);
         const double b = detail::div_up(sensitivity_, eps.value);
         if constexpr (std::is_integral_v<T>) {
@@ -77,8 +80,8 @@ public:
     /// Noise of the given scale b; the cost is the epsilon this gives for the
     /// sensitivity (L1 sensitivity / b, rounded up, plus lattice rounding for doubles).
     laplace_mechanism(dpkit::scale b, dpkit::l1_sensitivity sensitivity, dpkit::dimension dim = dpkit::dimension{1})
-        : sensitivity_(detail::require_positive_finite(who, "l1_sensitivity", sensitivity.value)),
-          dimension_(detail::require_dimension(who, dim.value)) {
+        : base(who, dim.value, discrete_laplace_distribution(rational(1))),
+          sensitivity_(detail::require_positive_finite(who, "l1_sensitivity", sensitivity.value)) {
         detail::require_positive_finite(who, "scale", b.value);
         if constexpr (std::is_integral_v<T>) {
             init_integer(b.value, detail::div_up(sensitivity_, b.value));
@@ -94,40 +97,10 @@ public:
     /// The L1 sensitivity it was built for.
     double l1_sensitivity() const noexcept { return sensitivity_; }
     /// The noise scale b, in the units of the values.
-    double scale() const noexcept { return noise_.noise.scale().to_double() * step(); }
-    /// Vector length this mechanism was built for (1 for scalars).
-    std::size_t dimension() const noexcept { return dimension_; }
-    /// Lattice step g (1 for integer values): every output is a multiple of it.
-    double step() const noexcept { return noise_.step(); }
-    /// Largest |input| accepted (doubles: 2^52 steps).
-    double max_input() const noexcept { return noise_.max_input(); }
-    /// The exact integer noise distribution, in units of step().
-    const discrete_laplace_distribution& noise_distribution() const noexcept { return noise_.noise; }
+    double scale() const noexcept { return noise_.noise.scale().to_double() * this->step(); }
 
     /// What one release costs.
     pure_dp cost() const noexcept { return pure_dp{epsilon_}; }
-
-    /// value + noise. Throws dpkit::invalid_argument for NaN, infinite or
-    /// out-of-range inputs (never noised).
-    template <std::uniform_random_bit_generator G>
-    T operator()(T value, G& g) const {
-        return noise_.apply(who, value, g);
-    }
-
-    /// Element-wise noise for a vector of length dimension().
-    template <std::uniform_random_bit_generator G>
-    std::vector<T> operator()(std::span<const T> values, G& g) const {
-        return noise_.apply(who, values, dimension_, g);
-    }
-
-    /// Element-wise noise for any other range of length dimension() (copied first).
-    template <class R, std::uniform_random_bit_generator G>
-        requires detail::noisable_range<R, T>
-    std::vector<T> operator()(R&& values, G& g) const {
-        std::vector<T> copy;
-        for (auto&& v : values) copy.push_back(static_cast<T>(v));
-        return noise_.apply(who, std::span<const T>(copy), dimension_, g);
-    }
 
 private:
     static constexpr const char* who = "dpkit::laplace_mechanism";
@@ -156,8 +129,6 @@ private:
     }
 
     double sensitivity_;
-    std::size_t dimension_;
-    detail::additive_noise<T, discrete_laplace_distribution> noise_{{}, discrete_laplace_distribution(rational(1))};
     double epsilon_ = 0;
 };
 
