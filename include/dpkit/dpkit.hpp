@@ -4,6 +4,7 @@
 /// (randomness, exact samplers, privacy costs, mechanisms); the Eigen and fmt
 /// integrations are opt-in: <dpkit/eigen.hpp>, <dpkit/fmt.hpp>.
 
+#include "accounting.hpp"
 #include "error.hpp"
 #include "mechanisms.hpp"
 #include "privacy.hpp"

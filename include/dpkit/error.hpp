@@ -23,4 +23,11 @@ public:
     using std::overflow_error::overflow_error;
 };
 
+/// A spend was refused because it would exceed the budget. Nothing was spent.
+/// The message names the budget, the request, what was spent and what remains.
+class budget_exhausted : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 }  // namespace dpkit

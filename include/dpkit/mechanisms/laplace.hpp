@@ -96,6 +96,15 @@ public:
     double epsilon() const noexcept { return epsilon_; }
     /// The L1 sensitivity it was built for.
     double l1_sensitivity() const noexcept { return sensitivity_; }
+    /// How many steps apart neighbours' (rounded) values can be: the integer
+    /// sensitivity the discrete noise is calibrated for (L1, over the whole vector).
+    double sensitivity_in_steps() const {
+        if constexpr (std::is_integral_v<T>) {
+            return std::fmax(1.0, std::floor(sensitivity_));
+        } else {
+            return lattice_units();
+        }
+    }
     /// The noise scale b, in the units of the values.
     double scale() const noexcept { return noise_.noise.scale().to_double() * this->step(); }
 

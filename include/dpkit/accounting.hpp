@@ -1,0 +1,6 @@
+#pragma once
+/// \file
+/// Accounting: budgets that cannot be overspent, composition rules, release().
+
+#include "accounting/accountant.hpp"
+#include "accounting/rules.hpp"

@@ -1,0 +1,259 @@
+#pragma once
+/// \file
+/// Composition rules: how an accountant adds up costs and compares the total
+/// with its budget. Each rule is a type; accountant<Rule> takes any of them.
+///  - basic_composition: (epsilon, delta) add up (sequential composition,
+///    Dwork et al. 2006); exact decimal arithmetic.
+///  - advanced_composition: pure-DP spends compose by the heterogeneous
+///    Dwork-Rothblum-Vadhan bound, using whatever delta the budget has left as
+///    its slack, or by basic composition when that is smaller.
+///  - zcdp_composition: rho adds up (Bun & Steinke 2016); pure epsilon counts
+///    as epsilon^2 / 2; exact decimal arithmetic.
+///  - renyi_composition: RDP curves add up order by order (Mironov 2017); the
+///    total converts to (epsilon, delta) with the best order.
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "../detail/exact_decimal.hpp"
+#include "../detail/format.hpp"
+#include "../detail/rounding.hpp"
+#include "../error.hpp"
+#include "../mechanisms/gaussian.hpp"
+#include "../mechanisms/laplace.hpp"
+#include "../mechanisms/randomized_response.hpp"
+#include "../privacy/composition.hpp"
+#include "../privacy/cost.hpp"
+#include "../privacy/rdp.hpp"
+
+namespace dpkit {
+
+namespace detail {
+
+inline exact_decimal declared_amount(const char* what, double v) {
+    if (!std::isfinite(v) || !(v >= 0)) throw_invalid("dpkit::accountant", std::string(what) + " must be finite and >= 0", v);
+    return exact_decimal::declared(v);
+}
+
+inline void check_delta_cost(double d) {
+    if (!(d >= 0 && d < 1)) throw_invalid("dpkit::accountant", "delta must be in [0, 1)", d);
+}
+
+}  // namespace detail
+
+/// Sequential composition of pure and approximate DP: epsilons add, deltas add.
+struct basic_composition {
+    using budget_type = approx_dp;
+    struct state {
+        detail::exact_decimal epsilon;
+        detail::exact_decimal delta;
+    };
+    static constexpr bool supports_grants = true;
+    static constexpr const char* name = "basic composition";
+
+    static state budget_state(const approx_dp& b) {
+        detail::check_delta_cost(b.delta);
+        return {detail::declared_amount("epsilon", b.epsilon), detail::declared_amount("delta", b.delta)};
+    }
+    static state add(const state& s, const pure_dp& c) {
+        return {s.epsilon + detail::declared_amount("epsilon", c.epsilon), s.delta};
+    }
+    static state add(const state& s, const approx_dp& c) {
+        detail::check_delta_cost(c.delta);
+        return {s.epsilon + detail::declared_amount("epsilon", c.epsilon), s.delta + detail::declared_amount("delta", c.delta)};
+    }
+    static bool within(const state& spent, const state& budget) {
+        return spent.epsilon <= budget.epsilon && spent.delta <= budget.delta;
+    }
+    static approx_dp spent(const state& s, const state&) { return {s.epsilon.to_double(), s.delta.to_double()}; }
+    static approx_dp remaining(const state& s, const state& b) {
+        return {(b.epsilon - s.epsilon).to_double(), (b.delta - s.delta).to_double()};
+    }
+    template <class M>
+    static auto cost_of(const M& m) {
+        return m.cost();
+    }
+};
+
+/// Advanced composition (heterogeneous Dwork-Rothblum-Vadhan): for pure spends
+/// eps_1..eps_k and approximate spends' deltas d_j, the total is
+/// (min(sum eps_i, sqrt(2 ln(1/d') sum eps_i^2) + sum eps_i (e^eps_i - 1)), sum d_j + d')
+/// with slack d' = the budget's delta minus sum d_j.
+struct advanced_composition {
+    using budget_type = approx_dp;
+    struct state {
+        std::vector<double> epsilons;      // every epsilon spent
+        detail::exact_decimal basic_epsilon;
+        detail::exact_decimal delta;       // deltas spent by approximate-DP costs
+        double budget_delta = 0;
+    };
+    static constexpr bool supports_grants = false;
+    static constexpr const char* name = "advanced composition";
+
+    static state budget_state(const approx_dp& b) {
+        detail::check_delta_cost(b.delta);
+        if (!(b.delta > 0)) detail::throw_invalid("dpkit::accountant", "advanced composition needs a budget delta > 0", b.delta);
+        state s;
+        s.basic_epsilon = detail::declared_amount("epsilon", b.epsilon);
+        s.delta = detail::declared_amount("delta", b.delta);
+        s.budget_delta = b.delta;
+        return s;
+    }
+    static state add(state s, const pure_dp& c) {
+        s.basic_epsilon = s.basic_epsilon + detail::declared_amount("epsilon", c.epsilon);
+        s.epsilons.push_back(c.epsilon);
+        return s;
+    }
+    static state add(state s, const approx_dp& c) {
+        detail::check_delta_cost(c.delta);
+        s.basic_epsilon = s.basic_epsilon + detail::declared_amount("epsilon", c.epsilon);
+        s.delta = s.delta + detail::declared_amount("delta", c.delta);
+        s.epsilons.push_back(c.epsilon);
+        return s;
+    }
+    /// The composed epsilon, rounded up, given the budget's delta.
+    static double composed_epsilon(const state& s, double budget_delta) {
+        const double basic = detail::next_up(s.basic_epsilon.to_double());
+        const double slack = budget_delta - detail::next_up(s.delta.to_double());
+        if (!(slack > 0) || s.epsilons.empty()) return basic;
+        return std::min(basic, advanced_composition_epsilon(s.epsilons, slack));
+    }
+    static bool within(const state& spent, const state& budget) {
+        if (!(spent.delta <= budget.delta)) return false;
+        if (spent.basic_epsilon <= budget.basic_epsilon) return true;
+        return composed_epsilon(spent, budget.budget_delta) <= budget.basic_epsilon.to_double();
+    }
+    static approx_dp spent(const state& s, const state& b) {
+        const double eps = composed_epsilon(s, b.budget_delta);
+        const bool used_advanced = eps < detail::next_up(s.basic_epsilon.to_double());
+        return {eps, used_advanced ? b.budget_delta : s.delta.to_double()};
+    }
+    static approx_dp remaining(const state& s, const state& b) {
+        const approx_dp used = spent(s, b);
+        return {std::max(0.0, b.basic_epsilon.to_double() - used.epsilon), std::max(0.0, b.budget_delta - used.delta)};
+    }
+    template <class M>
+    static auto cost_of(const M& m) {
+        return m.cost();
+    }
+};
+
+/// zCDP composition: rho adds up; pure epsilon-DP counts as rho = epsilon^2 / 2.
+struct zcdp_composition {
+    using budget_type = zcdp;
+    struct state {
+        detail::exact_decimal rho;
+    };
+    static constexpr bool supports_grants = true;
+    static constexpr const char* name = "zCDP composition";
+
+    static state budget_state(const zcdp& b) { return {detail::declared_amount("rho", b.rho)}; }
+    static state add(const state& s, const zcdp& c) { return {s.rho + detail::declared_amount("rho", c.rho)}; }
+    static state add(const state& s, const pure_dp& c) {
+        // rho = eps^2 / 2, exactly, in decimal (epsilon read as declared).
+        const auto eps = detail::declared_amount("epsilon", c.epsilon);
+        return {s.rho + (eps * eps).half()};
+    }
+    static bool within(const state& spent, const state& budget) { return spent.rho <= budget.rho; }
+    static zcdp spent(const state& s, const state&) { return {s.rho.to_double()}; }
+    static zcdp remaining(const state& s, const state& b) { return {(b.rho - s.rho).to_double()}; }
+    template <class M>
+    static auto cost_of(const M& m) {
+        if constexpr (requires { m.zcdp_cost(); }) {
+            return m.zcdp_cost();
+        } else {
+            return m.cost();
+        }
+    }
+};
+
+/// The RDP curve of a mechanism's release, on the given orders. The lattice
+/// mechanisms are charged for their exact discrete noise: discrete Gaussian via
+/// its zCDP guarantee (CKS20 Thm 4), scalar discrete Laplace by its exact curve
+/// (vectors by the pure-DP bound).
+template <class T>
+rdp_curve rdp_of(const gaussian_mechanism<T>& m, const std::vector<double>& orders = default_rdp_orders()) {
+    return to_rdp(m.zcdp_cost(), orders);
+}
+
+template <class T>
+rdp_curve rdp_of(const laplace_mechanism<T>& m, const std::vector<double>& orders = default_rdp_orders()) {
+    if (m.dimension() != 1) return to_rdp(m.cost(), orders);
+    // Largest shift in steps between neighbours, and the scale rounded down (more loss).
+    const double shift = m.sensitivity_in_steps();
+    const double t = detail::next_down(m.noise_distribution().scale().to_double());
+    return discrete_laplace_rdp(t, shift, orders);
+}
+
+inline rdp_curve rdp_of(const randomized_response& m, const std::vector<double>& orders = default_rdp_orders()) {
+    // Symmetric (epsilon-RR) response probabilities have an exact curve; coin-flip surveys use the pure bound.
+    if (std::fabs(m.p_yes_given_yes() + m.p_yes_given_no() - 1) < 1e-15) {
+        const double e = std::exp(m.epsilon());
+        return randomized_response_rdp(e / (1 + e), 1 / (1 + e), 2, orders);
+    }
+    return to_rdp(m.cost(), orders);
+}
+
+template <class C>
+rdp_curve rdp_of(const generalized_randomized_response<C>& m, const std::vector<double>& orders = default_rdp_orders()) {
+    const double e = std::exp(m.epsilon());
+    const double k = static_cast<double>(m.size());
+    return randomized_response_rdp(e / (e + k - 1), 1 / (e + k - 1), static_cast<int>(m.size()), orders);
+}
+
+/// Renyi composition on a fixed order grid; the budget is (epsilon, delta) and
+/// the total curve is converted with the improved conversion (rdp_to_approx_dp).
+struct renyi_composition {
+    using budget_type = approx_dp;
+    struct state {
+        std::vector<double> epsilons;  // per order, rounded up
+        double epsilon = 0;            // budget only
+        double delta = 0;              // budget only
+    };
+    static constexpr bool supports_grants = false;
+    static constexpr const char* name = "Renyi composition";
+
+    static state budget_state(const approx_dp& b) {
+        if (!std::isfinite(b.epsilon) || !(b.epsilon >= 0)) {
+            detail::throw_invalid("dpkit::accountant", "epsilon must be finite and >= 0", b.epsilon);
+        }
+        if (!(b.delta > 0 && b.delta < 1)) detail::throw_invalid("dpkit::accountant", "Renyi composition needs delta in (0, 1)", b.delta);
+        state s;
+        s.epsilons.assign(default_rdp_orders().size(), 0.0);
+        s.epsilon = b.epsilon;
+        s.delta = b.delta;
+        return s;
+    }
+    static state add(state s, const rdp_curve& c) {
+        if (c.orders != default_rdp_orders()) {
+            detail::throw_invalid("dpkit::accountant", "RDP curves must use default_rdp_orders()");
+        }
+        for (std::size_t i = 0; i < s.epsilons.size(); ++i) {
+            const double e = c.epsilons[i];
+            if (!std::isfinite(e) || !(e >= 0)) detail::throw_invalid("dpkit::accountant", "RDP epsilons must be finite and >= 0", e);
+            s.epsilons[i] = detail::add_up(s.epsilons[i], e);
+            if (!std::isfinite(s.epsilons[i])) throw overflow_error("dpkit::accountant: the composed RDP curve would overflow");
+        }
+        return s;
+    }
+    static state add(const state& s, const zcdp& c) { return add(s, to_rdp(c)); }
+    static state add(const state& s, const pure_dp& c) { return add(s, to_rdp(c)); }
+    static double composed_epsilon(const state& s, double delta) {
+        return rdp_to_approx_dp(rdp_curve{default_rdp_orders(), s.epsilons}, delta).epsilon;
+    }
+    static bool within(const state& spent, const state& budget) {
+        return composed_epsilon(spent, budget.delta) <= budget.epsilon;
+    }
+    static approx_dp spent(const state& s, const state& b) { return {composed_epsilon(s, b.delta), b.delta}; }
+    static approx_dp remaining(const state& s, const state& b) {
+        return {std::max(0.0, b.epsilon - composed_epsilon(s, b.delta)), b.delta};
+    }
+    template <class M>
+    static auto cost_of(const M& m) {
+        return rdp_of(m);
+    }
+};
+
+}  // namespace dpkit
