@@ -35,13 +35,33 @@
 
 #include "../error.hpp"
 #include "../privacy/cost.hpp"
+#include "../privacy/pld.hpp"
 #include "../privacy/rdp.hpp"
 #include "rules.hpp"
 
 namespace dpkit {
 
-/// Any cost an accountant can record.
-using any_cost = std::variant<pure_dp, approx_dp, zcdp, rdp_curve>;
+/// Any cost an accountant can record (PLDs are shared, not copied).
+using any_cost = std::variant<pure_dp, approx_dp, zcdp, rdp_curve, std::shared_ptr<const privacy_loss_distribution>>;
+
+inline any_cost to_any_cost(const privacy_loss_distribution& c) {
+    return std::make_shared<const privacy_loss_distribution>(c);
+}
+inline any_cost to_any_cost(std::shared_ptr<const privacy_loss_distribution> c) { return c; }
+template <class C>
+    requires std::constructible_from<any_cost, C>
+any_cost to_any_cost(const C& c) {
+    return any_cost{c};
+}
+
+inline std::string to_string(const std::shared_ptr<const privacy_loss_distribution>& c) {
+    if (!c) return "privacy_loss_distribution(null)";
+    return "privacy_loss_distribution(interval=" + detail::to_string_exact(c->options().interval) + ", " +
+           std::to_string(c->remove_direction().mass.size()) + " losses)";
+}
+inline std::string to_string(const privacy_loss_distribution& c) {
+    return to_string(std::make_shared<const privacy_loss_distribution>(c));
+}
 
 inline std::string to_string(const rdp_curve& c) {
     return "rdp_curve(" + std::to_string(c.orders.size()) + " orders, epsilon(" +
@@ -118,10 +138,11 @@ public:
         std::unique_lock lock(mutex_);
         auto next = Rule::add(spent_, cost);  // validates; may throw, nothing changed yet
         if (!Rule::within(next, budget_state_)) return spend_result{false, refusal(cost, label)};
+        any_cost recorded = to_any_cost(cost);
         spent_ = std::move(next);
-        ledger_.push_back(ledger_entry{ledger_.size(), name_, std::string(label), any_cost{cost}});
+        ledger_.push_back(ledger_entry{ledger_.size(), name_, std::string(label), recorded});
         lock.unlock();
-        if (parent_ != nullptr) parent_->record(name_, label, any_cost{cost});
+        if (parent_ != nullptr) parent_->record(name_, label, std::move(recorded));
         return spend_result{true, {}};
     }
 

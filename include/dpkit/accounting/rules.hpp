@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,7 @@
 #include "../mechanisms/randomized_response.hpp"
 #include "../privacy/composition.hpp"
 #include "../privacy/cost.hpp"
+#include "../privacy/pld.hpp"
 #include "../privacy/rdp.hpp"
 
 namespace dpkit {
@@ -253,6 +256,94 @@ struct renyi_composition {
     template <class M>
     static auto cost_of(const M& m) {
         return rdp_of(m);
+    }
+};
+
+/// The PLD of a mechanism's release: exact profiles for the lattice Laplace
+/// (discrete Laplace) and randomized response, the rigorous upper bound for the
+/// scalar discrete Gaussian, and the worst case of the reported (epsilon, delta)
+/// otherwise (vectors, coin-flip surveys).
+template <class T>
+privacy_loss_distribution pld_of(const gaussian_mechanism<T>& m, pld_options options = {}) {
+    if (m.dimension() != 1) return privacy_loss_distribution::worst_case(m.cost(), options);
+    const double units = std::is_integral_v<T> ? std::fmax(1.0, std::floor(m.l2_sensitivity()))
+                                               : std::floor(m.l2_sensitivity() / m.step()) + 1;
+    return privacy_loss_distribution::discrete_gaussian(detail::next_down(m.noise_distribution().sigma2().to_double()), units,
+                                                        options);
+}
+
+template <class T>
+privacy_loss_distribution pld_of(const laplace_mechanism<T>& m, pld_options options = {}) {
+    if (m.dimension() != 1) return privacy_loss_distribution::worst_case(m.cost(), options);
+    return privacy_loss_distribution::discrete_laplace(detail::next_down(m.noise_distribution().scale().to_double()),
+                                                       m.sensitivity_in_steps(), options);
+}
+
+inline privacy_loss_distribution pld_of(const randomized_response& m, pld_options options = {}) {
+    if (std::fabs(m.p_yes_given_yes() + m.p_yes_given_no() - 1) < 1e-15) {
+        const double e = std::exp(m.epsilon());
+        return privacy_loss_distribution::randomized_response(e / (1 + e), 1 / (1 + e), 2, options);
+    }
+    return privacy_loss_distribution::worst_case(m.cost(), options);
+}
+
+template <class C>
+privacy_loss_distribution pld_of(const generalized_randomized_response<C>& m, pld_options options = {}) {
+    const double e = std::exp(m.epsilon());
+    const double k = static_cast<double>(m.size());
+    return privacy_loss_distribution::randomized_response(e / (e + k - 1), 1 / (e + k - 1), static_cast<int>(m.size()),
+                                                          options);
+}
+
+/// PLD composition (dp_accounting's PLDAccountant): every spend's PLD is
+/// convolved into the running total, and the total's epsilon at the budget's
+/// delta must stay within the budget's epsilon. Pure and approximate DP costs
+/// enter as their worst-case PLD. All PLDs must share the grid of `options`.
+struct pld_composition {
+    using budget_type = approx_dp;
+    struct state {
+        std::shared_ptr<const privacy_loss_distribution> total;  // null: nothing spent
+        double epsilon = 0;                                       // budget only
+        double delta = 0;                                         // budget only
+    };
+    static constexpr bool supports_grants = false;
+    static constexpr const char* name = "PLD composition";
+
+    static state budget_state(const approx_dp& b) {
+        if (!std::isfinite(b.epsilon) || !(b.epsilon >= 0)) {
+            detail::throw_invalid("dpkit::accountant", "epsilon must be finite and >= 0", b.epsilon);
+        }
+        if (!(b.delta > 0 && b.delta < 1)) detail::throw_invalid("dpkit::accountant", "PLD composition needs delta in (0, 1)", b.delta);
+        state s;
+        s.epsilon = b.epsilon;
+        s.delta = b.delta;
+        return s;
+    }
+    static state add(const state& s, const privacy_loss_distribution& c) {
+        state out = s;
+        out.total = std::make_shared<const privacy_loss_distribution>(s.total ? s.total->compose(c) : c);
+        return out;
+    }
+    static state add(const state& s, const std::shared_ptr<const privacy_loss_distribution>& c) {
+        if (!c) detail::throw_invalid("dpkit::accountant", "the PLD must not be null");
+        return add(s, *c);
+    }
+    static state add(const state& s, const pure_dp& c) { return add(s, privacy_loss_distribution::worst_case(c)); }
+    static state add(const state& s, const approx_dp& c) {
+        detail::check_delta_cost(c.delta);
+        return add(s, privacy_loss_distribution::worst_case(c));
+    }
+    static double composed_epsilon(const state& s, double delta) {
+        return s.total ? s.total->epsilon_for_delta(delta) : 0.0;
+    }
+    static bool within(const state& spent, const state& budget) { return composed_epsilon(spent, budget.delta) <= budget.epsilon; }
+    static approx_dp spent(const state& s, const state& b) { return {composed_epsilon(s, b.delta), b.delta}; }
+    static approx_dp remaining(const state& s, const state& b) {
+        return {std::max(0.0, b.epsilon - composed_epsilon(s, b.delta)), b.delta};
+    }
+    template <class M>
+    static auto cost_of(const M& m) {
+        return pld_of(m);
     }
 };
 
