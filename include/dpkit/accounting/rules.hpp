@@ -80,48 +80,50 @@ struct basic_composition {
     }
 };
 
-/// Advanced composition (heterogeneous Dwork-Rothblum-Vadhan): for pure spends
-/// eps_1..eps_k and approximate spends' deltas d_j, the total is
-/// (min(sum eps_i, sqrt(2 ln(1/d') sum eps_i^2) + sum eps_i (e^eps_i - 1)), sum d_j + d')
-/// with slack d' = the budget's delta minus sum d_j.
-struct advanced_composition {
+namespace detail {
+
+/// Rules that compose pure-DP spends with a slack delta' = the budget's delta
+/// minus the deltas already spent: Theorem::epsilon(epsilons, slack) gives the
+/// composed epsilon, and basic composition is used whenever it is smaller.
+template <class Theorem>
+struct slack_composition {
     using budget_type = approx_dp;
     struct state {
-        std::vector<double> epsilons;      // every epsilon spent
-        detail::exact_decimal basic_epsilon;
-        detail::exact_decimal delta;       // deltas spent by approximate-DP costs
+        std::vector<double> epsilons;  // every epsilon spent
+        exact_decimal basic_epsilon;
+        exact_decimal delta;           // deltas spent by approximate-DP costs
         double budget_delta = 0;
     };
     static constexpr bool supports_grants = false;
-    static constexpr const char* name = "advanced composition";
+    static constexpr const char* name = Theorem::name;
 
     static state budget_state(const approx_dp& b) {
-        detail::check_delta_cost(b.delta);
-        if (!(b.delta > 0)) detail::throw_invalid("dpkit::accountant", "advanced composition needs a budget delta > 0", b.delta);
+        check_delta_cost(b.delta);
+        if (!(b.delta > 0)) throw_invalid("dpkit::accountant", std::string(name) + " needs a budget delta > 0", b.delta);
         state s;
-        s.basic_epsilon = detail::declared_amount("epsilon", b.epsilon);
-        s.delta = detail::declared_amount("delta", b.delta);
+        s.basic_epsilon = declared_amount("epsilon", b.epsilon);
+        s.delta = declared_amount("delta", b.delta);
         s.budget_delta = b.delta;
         return s;
     }
     static state add(state s, const pure_dp& c) {
-        s.basic_epsilon = s.basic_epsilon + detail::declared_amount("epsilon", c.epsilon);
+        s.basic_epsilon = s.basic_epsilon + declared_amount("epsilon", c.epsilon);
         s.epsilons.push_back(c.epsilon);
         return s;
     }
     static state add(state s, const approx_dp& c) {
-        detail::check_delta_cost(c.delta);
-        s.basic_epsilon = s.basic_epsilon + detail::declared_amount("epsilon", c.epsilon);
-        s.delta = s.delta + detail::declared_amount("delta", c.delta);
+        check_delta_cost(c.delta);
+        s.basic_epsilon = s.basic_epsilon + declared_amount("epsilon", c.epsilon);
+        s.delta = s.delta + declared_amount("delta", c.delta);
         s.epsilons.push_back(c.epsilon);
         return s;
     }
     /// The composed epsilon, rounded up, given the budget's delta.
     static double composed_epsilon(const state& s, double budget_delta) {
-        const double basic = detail::next_up(s.basic_epsilon.to_double());
-        const double slack = budget_delta - detail::next_up(s.delta.to_double());
+        const double basic = next_up(s.basic_epsilon.to_double());
+        const double slack = budget_delta - next_up(s.delta.to_double());
         if (!(slack > 0) || s.epsilons.empty()) return basic;
-        return std::min(basic, advanced_composition_epsilon(s.epsilons, slack));
+        return std::min(basic, Theorem::epsilon(s.epsilons, slack));
     }
     static bool within(const state& spent, const state& budget) {
         if (!(spent.delta <= budget.delta)) return false;
@@ -130,8 +132,8 @@ struct advanced_composition {
     }
     static approx_dp spent(const state& s, const state& b) {
         const double eps = composed_epsilon(s, b.budget_delta);
-        const bool used_advanced = eps < detail::next_up(s.basic_epsilon.to_double());
-        return {eps, used_advanced ? b.budget_delta : s.delta.to_double()};
+        const bool used_theorem = eps < next_up(s.basic_epsilon.to_double());
+        return {eps, used_theorem ? b.budget_delta : s.delta.to_double()};
     }
     static approx_dp remaining(const state& s, const state& b) {
         const approx_dp used = spent(s, b);
@@ -142,6 +144,37 @@ struct advanced_composition {
         return m.cost();
     }
 };
+
+struct drv_theorem {
+    static constexpr const char* name = "advanced composition";
+    static double epsilon(const std::vector<double>& epsilons, double slack) {
+        return advanced_composition_epsilon(epsilons, slack);
+    }
+};
+
+struct kov_theorem {
+    static constexpr const char* name = "optimal homogeneous composition";
+    /// k spends of at most max(eps_i) each are dominated by k spends of that maximum.
+    static double epsilon(const std::vector<double>& epsilons, double slack) {
+        const double top = *std::max_element(epsilons.begin(), epsilons.end());
+        if (!(top > 0)) return 0;
+        return kov_optimal_epsilon(top, static_cast<long long>(epsilons.size()), slack);
+    }
+};
+
+}  // namespace detail
+
+/// Advanced composition (heterogeneous Dwork-Rothblum-Vadhan): for spends
+/// eps_1..eps_k and approximate spends' deltas d_j, the total is
+/// (min(sum eps_i, sqrt(2 ln(1/d') sum eps_i^2) + sum eps_i (e^eps_i - 1)), sum d_j + d')
+/// with slack d' = the budget's delta minus sum d_j.
+struct advanced_composition : detail::slack_composition<detail::drv_theorem> {};
+
+/// Optimal homogeneous composition (Kairouz, Oh, Viswanath 2015, Thm 3.3): k
+/// spends, each at most eps_max, compose to the exact optimum for k eps_max-DP
+/// mechanisms at the slack delta' (or basic composition when that is smaller).
+/// Tight when every spend has the same epsilon.
+struct optimal_homogeneous_composition : detail::slack_composition<detail::kov_theorem> {};
 
 /// zCDP composition: rho adds up; pure epsilon-DP counts as rho = epsilon^2 / 2.
 struct zcdp_composition {

@@ -1,8 +1,8 @@
 #pragma once
 // Directed rounding for privacy arithmetic. Each *_up result is >= the exact
 // real result and each *_down result is <= it, assuming the default
-// round-to-nearest floating-point mode: a correctly rounded operation is within
-// half an ulp, so one step of nextafter in the wanted direction is a bound.
+// round-to-nearest floating-point mode (a correctly rounded result is within
+// half an ulp, so one nextafter step in the wanted direction is a bound).
 // libm's exp/log/expm1/log1p are not guaranteed correctly rounded, so their
 // bounds step two ulps (glibc documents errors below 1 ulp for these).
 
@@ -16,16 +16,58 @@ inline constexpr double infinity = std::numeric_limits<double>::infinity();
 inline double next_up(double x) noexcept { return std::nextafter(x, infinity); }
 inline double next_down(double x) noexcept { return std::nextafter(x, -infinity); }
 
-inline double add_up(double a, double b) noexcept { return next_up(a + b); }
-inline double add_down(double a, double b) noexcept { return next_down(a + b); }
-inline double sub_up(double a, double b) noexcept { return next_up(a - b); }
-inline double sub_down(double a, double b) noexcept { return next_down(a - b); }
-inline double mul_up(double a, double b) noexcept { return next_up(a * b); }
-inline double mul_down(double a, double b) noexcept { return next_down(a * b); }
-inline double div_up(double a, double b) noexcept { return next_up(a / b); }
-inline double div_down(double a, double b) noexcept { return next_down(a / b); }
-inline double sqrt_up(double a) noexcept { return next_up(std::sqrt(a)); }
-inline double sqrt_down(double a) noexcept { return next_down(std::sqrt(a)); }
+// For +, -, *, / and sqrt the rounding error of the correctly rounded result is
+// computed exactly (two-sum; fused multiply-add residuals), so a result is only
+// stepped when it lies on the wrong side of the exact value: exact results stay exact.
+
+/// Sign of the exact a + b minus its rounded value r (Knuth's two-sum).
+inline double sum_error(double a, double b, double r) noexcept {
+    const double bb = r - a;
+    return (a - (r - bb)) + (b - bb);
+}
+
+inline double add_up(double a, double b) noexcept {
+    const double r = a + b;
+    return std::isfinite(r) && sum_error(a, b, r) > 0 ? next_up(r) : r;
+}
+inline double add_down(double a, double b) noexcept {
+    const double r = a + b;
+    return std::isfinite(r) && sum_error(a, b, r) < 0 ? next_down(r) : r;
+}
+inline double sub_up(double a, double b) noexcept { return add_up(a, -b); }
+inline double sub_down(double a, double b) noexcept { return add_down(a, -b); }
+inline double mul_up(double a, double b) noexcept {
+    const double r = a * b;
+    return std::isfinite(r) && std::fma(a, b, -r) > 0 ? next_up(r) : (std::isfinite(r) && r == 0 && a != 0 && b != 0 && (a > 0) == (b > 0) ? next_up(r) : r);
+}
+inline double mul_down(double a, double b) noexcept {
+    const double r = a * b;
+    return std::isfinite(r) && std::fma(a, b, -r) < 0 ? next_down(r) : (std::isfinite(r) && r == 0 && a != 0 && b != 0 && (a > 0) != (b > 0) ? next_down(r) : r);
+}
+/// a / b rounded up: the residual a - r b is exact, and its sign (times b's)
+/// tells whether r is below the quotient.
+inline double div_up(double a, double b) noexcept {
+    const double r = a / b;
+    if (!std::isfinite(r)) return r;
+    const double residual = -std::fma(r, b, -a);  // a - r b
+    if (r == 0) return (a != 0 && (a > 0) == (b > 0)) ? next_up(r) : r;
+    return (residual != 0 && (residual > 0) == (b > 0)) ? next_up(r) : r;
+}
+inline double div_down(double a, double b) noexcept {
+    const double r = a / b;
+    if (!std::isfinite(r)) return r;
+    const double residual = -std::fma(r, b, -a);
+    if (r == 0) return (a != 0 && (a > 0) != (b > 0)) ? next_down(r) : r;
+    return (residual != 0 && (residual > 0) != (b > 0)) ? next_down(r) : r;
+}
+inline double sqrt_up(double a) noexcept {
+    const double r = std::sqrt(a);
+    return std::isfinite(r) && std::fma(r, r, -a) < 0 ? next_up(r) : r;
+}
+inline double sqrt_down(double a) noexcept {
+    const double r = std::sqrt(a);
+    return std::isfinite(r) && std::fma(r, r, -a) > 0 ? next_down(r) : r;
+}
 inline double exp_up(double a) noexcept { return next_up(next_up(std::exp(a))); }
 inline double exp_down(double a) noexcept { return next_down(next_down(std::exp(a))); }
 inline double log_up(double a) noexcept { return next_up(next_up(std::log(a))); }
