@@ -90,12 +90,19 @@ public:
         for (const auto& run : runs) {
             const auto it = run.counters.find("items_per_second");
             if (it != run.counters.end() && run.run_type == Run::RT_Iteration) {
-                rate[run.run_name.function_name] = it->second.value;
+                rate[run.benchmark_name()] = it->second.value;
+            }
+            const auto eps = run.counters.find("epsilon");
+            if (eps != run.counters.end()) {
+                epsilon[run.run_name.function_name] = eps->second.value;
+                seconds[run.run_name.function_name] = run.GetAdjustedRealTime() * 1e-3;  // reported in ms
             }
         }
         ConsoleReporter::ReportRuns(runs);
     }
     std::map<std::string, double> rate;
+    std::map<std::string, double> epsilon;
+    std::map<std::string, double> seconds;
 };
 
 }  // namespace
@@ -124,6 +131,19 @@ int main(int argc, char** argv) {
         all_met = all_met && ratio >= r.bar;
         std::printf("%-28s %-22s %14.1f %14.1f %8.2f %6.2f%s\n", r.ours, r.baseline, ours / 1e6, base / 1e6, ratio, r.bar,
                     ratio >= r.bar ? "" : "  BELOW BAR");
+    }
+    if (reporter.epsilon.count("BM_pld_dpsgd_1000_steps") && reporter.epsilon.count("BM_rdp_dpsgd_1000_steps")) {
+        std::printf("\nDP-SGD, q = 0.01, sigma = 1.1, 1000 steps, delta = 1e-5:\n");
+        std::printf("  PLD accountant: epsilon %.6f in %.3f s\n", reporter.epsilon["BM_pld_dpsgd_1000_steps"],
+                    reporter.seconds["BM_pld_dpsgd_1000_steps"]);
+        std::printf("  RDP accountant: epsilon %.6f in %.3f s\n", reporter.epsilon["BM_rdp_dpsgd_1000_steps"],
+                    reporter.seconds["BM_rdp_dpsgd_1000_steps"]);
+    }
+    const std::string one = "BM_try_spend/iterations:200000/real_time/threads:1";
+    const std::string two = "BM_try_spend/iterations:200000/real_time/threads:2";
+    if (reporter.rate.count(one) && reporter.rate.count(two)) {
+        std::printf("\ntry_spend: 1 thread %.2f M/s, 2 threads contending %.2f M/s in total (ratio %.2f)\n",
+                    reporter.rate[one] / 1e6, reporter.rate[two] / 1e6, reporter.rate[two] / reporter.rate[one]);
     }
     // Timing never decides the exit status (a loaded machine is not a failure);
     // the table says which bars were met.

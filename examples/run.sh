@@ -10,3 +10,6 @@ build/demo/examples/laplace_count
 echo
 echo "== The two-coin survey about smoking (examples/smoking_survey.cpp)"
 build/demo/examples/smoking_survey
+echo
+echo "== A weekly series under a budget of 700 (examples/weekly_series.cpp)"
+build/demo/examples/weekly_series
