@@ -123,7 +123,7 @@ public:
 
     /// A filter with the given total budget. `name` appears in messages and ledgers.
     explicit accountant(budget_type budget, std::string name = "budget")
-        : name_(std::move(name)), budget_(budget), budget_state_(Rule::budget_state(budget)), spent_(zero_state()) {}
+        : name_(std::move(name)), budget_(budget), budget_state_(Rule::budget_state(budget)), spent_{} {}
 
     accountant(const accountant&) = delete;
     accountant& operator=(const accountant&) = delete;
@@ -202,20 +202,6 @@ public:
     }
 
 private:
-    static typename Rule::state zero_state() {
-        if constexpr (std::is_same_v<budget_type, approx_dp>) {
-            if constexpr (std::is_same_v<Rule, renyi_composition>) {
-                typename Rule::state s;
-                s.epsilons.assign(default_rdp_orders().size(), 0.0);
-                return s;
-            } else {
-                return typename Rule::state{};
-            }
-        } else {
-            return typename Rule::state{};
-        }
-    }
-
     template <class Cost>
     std::string refusal(const Cost& cost, std::string_view label) const {
         return "dpkit::accountant '" + name_ + "' (" + Rule::name + "): refused '" + std::string(label) + "' costing " +

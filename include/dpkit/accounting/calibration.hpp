@@ -52,6 +52,12 @@ double smallest_fitting(const char* who, double lo, double hi, double tolerance,
     return hi;
 }
 
+/// Whether k uses of a mechanism with this RDP curve fit the target.
+inline bool rdp_fits(rdp_curve curve, double k, const approx_dp& target) {
+    for (auto& e : curve.epsilons) e = mul_up(e, k);
+    return rdp_to_approx_dp(curve, target.delta).epsilon <= target.epsilon;
+}
+
 }  // namespace detail
 
 /// Smallest Gaussian noise multiplier (sigma / L2 sensitivity) keeping k releases
@@ -68,11 +74,8 @@ double calibrate_gaussian(std::uint64_t k, const approx_dp& target, pld_options 
         const double rho = detail::div_down(zcdp_rho_for(target.epsilon, target.delta), kd);
         return detail::sqrt_up(detail::div_up(1.0, detail::mul_down(2.0, rho)));
     } else if constexpr (std::is_same_v<Rule, renyi_composition>) {
-        return detail::smallest_fitting(who, 1e-3, 1.0, 1e-12, [&](double z) {
-            rdp_curve c = gaussian_rdp(z);
-            for (auto& e : c.epsilons) e = detail::mul_up(e, kd);
-            return rdp_to_approx_dp(c, target.delta).epsilon <= target.epsilon;
-        });
+        return detail::smallest_fitting(who, 1e-3, 1.0, 1e-12,
+                                        [&](double z) { return detail::rdp_fits(gaussian_rdp(z), kd, target); });
     } else if constexpr (std::is_same_v<Rule, pld_composition>) {
         // k Gaussians compose exactly to one with sigma / sqrt(k): start the search there.
         const double exact = detail::mul_up(std::sqrt(kd), analytic_gaussian_sigma(target.epsilon, target.delta, 1.0));
@@ -110,11 +113,8 @@ double calibrate_laplace(std::uint64_t k, const approx_dp& target, pld_options o
             const double rho = detail::div_down(zcdp_rho_for(target.epsilon, target.delta), kd);
             return detail::sqrt_up(detail::div_up(1.0, detail::mul_down(2.0, rho)));
         } else if constexpr (std::is_same_v<Rule, renyi_composition>) {
-            return detail::smallest_fitting(who, 1e-3, 1.0, 1e-12, [&](double b) {
-                rdp_curve c = laplace_rdp(b);
-                for (auto& e : c.epsilons) e = detail::mul_up(e, kd);
-                return rdp_to_approx_dp(c, target.delta).epsilon <= target.epsilon;
-            });
+            return detail::smallest_fitting(who, 1e-3, 1.0, 1e-12,
+                                            [&](double b) { return detail::rdp_fits(laplace_rdp(b), kd, target); });
         } else if constexpr (std::is_same_v<Rule, pld_composition>) {
             const double basic = detail::div_up(kd, target.epsilon);
             return detail::smallest_fitting(who, basic / 20, basic, 1e-6, [&](double b) {

@@ -205,6 +205,42 @@ struct zcdp_composition {
     }
 };
 
+namespace detail {
+
+/// Rules whose total is a curve converted to epsilon at the budget's delta
+/// (Renyi, PLD): Derived provides state (with budget fields epsilon and delta)
+/// and composed_epsilon(state, delta).
+template <class Derived>
+struct converted_composition {
+    using budget_type = approx_dp;
+    static constexpr bool supports_grants = false;
+
+    template <class State>
+    static State budget_fields(const approx_dp& b, State s) {
+        if (!std::isfinite(b.epsilon) || !(b.epsilon >= 0)) throw_invalid("dpkit::accountant", "epsilon must be finite and >= 0", b.epsilon);
+        if (!(b.delta > 0 && b.delta < 1)) {
+            throw_invalid("dpkit::accountant", std::string(Derived::name) + " needs delta in (0, 1)", b.delta);
+        }
+        s.epsilon = b.epsilon;
+        s.delta = b.delta;
+        return s;
+    }
+    template <class State>
+    static bool within(const State& spent, const State& budget) {
+        return Derived::composed_epsilon(spent, budget.delta) <= budget.epsilon;
+    }
+    template <class State>
+    static approx_dp spent(const State& s, const State& b) {
+        return {Derived::composed_epsilon(s, b.delta), b.delta};
+    }
+    template <class State>
+    static approx_dp remaining(const State& s, const State& b) {
+        return {std::max(0.0, b.epsilon - Derived::composed_epsilon(s, b.delta)), b.delta};
+    }
+};
+
+}  // namespace detail
+
 /// The RDP curve of a mechanism's release, on the given orders. The lattice
 /// mechanisms are charged for their exact discrete noise: discrete Gaussian via
 /// its zCDP guarantee (CKS20 Thm 4), scalar discrete Laplace by its exact curve
@@ -241,31 +277,20 @@ rdp_curve rdp_of(const generalized_randomized_response<C>& m, const std::vector<
 
 /// Renyi composition on a fixed order grid; the budget is (epsilon, delta) and
 /// the total curve is converted with the improved conversion (rdp_to_approx_dp).
-struct renyi_composition {
-    using budget_type = approx_dp;
+struct renyi_composition : detail::converted_composition<renyi_composition> {
     struct state {
-        std::vector<double> epsilons;  // per order, rounded up
+        std::vector<double> epsilons;  // per order, rounded up (empty: nothing spent)
         double epsilon = 0;            // budget only
         double delta = 0;              // budget only
     };
-    static constexpr bool supports_grants = false;
     static constexpr const char* name = "Renyi composition";
 
-    static state budget_state(const approx_dp& b) {
-        if (!std::isfinite(b.epsilon) || !(b.epsilon >= 0)) {
-            detail::throw_invalid("dpkit::accountant", "epsilon must be finite and >= 0", b.epsilon);
-        }
-        if (!(b.delta > 0 && b.delta < 1)) detail::throw_invalid("dpkit::accountant", "Renyi composition needs delta in (0, 1)", b.delta);
-        state s;
-        s.epsilons.assign(default_rdp_orders().size(), 0.0);
-        s.epsilon = b.epsilon;
-        s.delta = b.delta;
-        return s;
-    }
+    static state budget_state(const approx_dp& b) { return budget_fields(b, state{}); }
     static state add(state s, const rdp_curve& c) {
         if (c.orders != default_rdp_orders()) {
             detail::throw_invalid("dpkit::accountant", "RDP curves must use default_rdp_orders()");
         }
+        if (s.epsilons.empty()) s.epsilons.assign(c.epsilons.size(), 0.0);
         for (std::size_t i = 0; i < s.epsilons.size(); ++i) {
             const double e = c.epsilons[i];
             if (!std::isfinite(e) || !(e >= 0)) detail::throw_invalid("dpkit::accountant", "RDP epsilons must be finite and >= 0", e);
@@ -277,14 +302,8 @@ struct renyi_composition {
     static state add(const state& s, const zcdp& c) { return add(s, to_rdp(c)); }
     static state add(const state& s, const pure_dp& c) { return add(s, to_rdp(c)); }
     static double composed_epsilon(const state& s, double delta) {
+        if (s.epsilons.empty()) return 0;
         return rdp_to_approx_dp(rdp_curve{default_rdp_orders(), s.epsilons}, delta).epsilon;
-    }
-    static bool within(const state& spent, const state& budget) {
-        return composed_epsilon(spent, budget.delta) <= budget.epsilon;
-    }
-    static approx_dp spent(const state& s, const state& b) { return {composed_epsilon(s, b.delta), b.delta}; }
-    static approx_dp remaining(const state& s, const state& b) {
-        return {std::max(0.0, b.epsilon - composed_epsilon(s, b.delta)), b.delta};
     }
     template <class M>
     static auto cost_of(const M& m) {
@@ -332,26 +351,15 @@ privacy_loss_distribution pld_of(const generalized_randomized_response<C>& m, pl
 /// convolved into the running total, and the total's epsilon at the budget's
 /// delta must stay within the budget's epsilon. Pure and approximate DP costs
 /// enter as their worst-case PLD. All PLDs must share the grid of `options`.
-struct pld_composition {
-    using budget_type = approx_dp;
+struct pld_composition : detail::converted_composition<pld_composition> {
     struct state {
         std::shared_ptr<const privacy_loss_distribution> total;  // null: nothing spent
         double epsilon = 0;                                       // budget only
         double delta = 0;                                         // budget only
     };
-    static constexpr bool supports_grants = false;
     static constexpr const char* name = "PLD composition";
 
-    static state budget_state(const approx_dp& b) {
-        if (!std::isfinite(b.epsilon) || !(b.epsilon >= 0)) {
-            detail::throw_invalid("dpkit::accountant", "epsilon must be finite and >= 0", b.epsilon);
-        }
-        if (!(b.delta > 0 && b.delta < 1)) detail::throw_invalid("dpkit::accountant", "PLD composition needs delta in (0, 1)", b.delta);
-        state s;
-        s.epsilon = b.epsilon;
-        s.delta = b.delta;
-        return s;
-    }
+    static state budget_state(const approx_dp& b) { return budget_fields(b, state{}); }
     static state add(const state& s, const privacy_loss_distribution& c) {
         state out = s;
         out.total = std::make_shared<const privacy_loss_distribution>(s.total ? s.total->compose(c) : c);
@@ -368,11 +376,6 @@ struct pld_composition {
     }
     static double composed_epsilon(const state& s, double delta) {
         return s.total ? s.total->epsilon_for_delta(delta) : 0.0;
-    }
-    static bool within(const state& spent, const state& budget) { return composed_epsilon(spent, budget.delta) <= budget.epsilon; }
-    static approx_dp spent(const state& s, const state& b) { return {composed_epsilon(s, b.delta), b.delta}; }
-    static approx_dp remaining(const state& s, const state& b) {
-        return {std::max(0.0, b.epsilon - composed_epsilon(s, b.delta)), b.delta};
     }
     template <class M>
     static auto cost_of(const M& m) {
