@@ -223,14 +223,24 @@ TEST_CASE("concurrent spends never exceed the budget and none is lost", "[accoun
         auto& c1 = parent.grant(approx_dp{10.0, 0.0}, "c1");
         auto& c2 = parent.grant(approx_dp{10.0, 0.0}, "c2");
         std::atomic<int> accepted{0};
+        std::atomic<bool> raises_done{false};
         std::vector<std::thread> threads;
         for (auto* child : {&c1, &c2, &c1, &c2}) {
             threads.emplace_back([&, child] {
-                for (int i = 0; i < 5000; ++i) accepted += child->try_spend(pure_dp{0.01}, "x") ? 1 : 0;
+                // Stop only when a spend fails after every raise has landed: then the grant is spent.
+                while (true) {
+                    const bool final_budget = raises_done.load();
+                    if (child->try_spend(pure_dp{0.01}, "x")) {
+                        ++accepted;
+                    } else if (final_budget) {
+                        break;
+                    }
+                }
             });
         }
         threads.emplace_back([&] {
             for (int i = 0; i < 10; ++i) parent.raise(c1, approx_dp{1.0, 0.0});
+            raises_done = true;
         });
         for (auto& th : threads) th.join();
         CHECK(accepted == 3000);  // (20 + 10) / 0.01

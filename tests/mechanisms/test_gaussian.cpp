@@ -55,6 +55,13 @@ TEST_CASE("zCDP to (epsilon, delta) matches CKS20 and the simple bound (referenc
     }
 }
 
+TEST_CASE("pure DP converts to zCDP as epsilon^2 / 2, rounded up", "[zcdp]") {
+    CHECK(to_zcdp(pure_dp{1.0}) == zcdp{0.5});
+    CHECK(to_zcdp(pure_dp{0.1}).rho >= 0.005);
+    CHECK(to_zcdp(pure_dp{0.1}).rho == dpkit_test::approx(0.005).epsilon(1e-15));
+    CHECK_THROWS_WITH(to_zcdp(pure_dp{-1}), "dpkit::to_zcdp: epsilon must be finite and >= 0 (got -1)");
+}
+
 TEST_CASE("Gaussian on doubles: calibrated against the discrete curve, close to analytic", "[gaussian]") {
     for (double eps : {0.1, 0.5, 1.0, 2.0}) {
         for (double del : {1e-5, 1e-9}) {

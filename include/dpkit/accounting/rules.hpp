@@ -121,14 +121,14 @@ struct slack_composition {
     /// The composed epsilon, rounded up, given the budget's delta.
     static double composed_epsilon(const state& s, double budget_delta) {
         const double basic = next_up(s.basic_epsilon.to_double());
-        const double slack = budget_delta - next_up(s.delta.to_double());
+        const double slack = sub_down(budget_delta, next_up(s.delta.to_double()));
         if (!(slack > 0) || s.epsilons.empty()) return basic;
         return std::min(basic, Theorem::epsilon(s.epsilons, slack));
     }
     static bool within(const state& spent, const state& budget) {
         if (!(spent.delta <= budget.delta)) return false;
         if (spent.basic_epsilon <= budget.basic_epsilon) return true;
-        return composed_epsilon(spent, budget.budget_delta) <= budget.basic_epsilon.to_double();
+        return exact_decimal::exactly(composed_epsilon(spent, budget.budget_delta)) <= budget.basic_epsilon;
     }
     static approx_dp spent(const state& s, const state& b) {
         const double eps = composed_epsilon(s, b.budget_delta);

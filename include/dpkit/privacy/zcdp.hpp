@@ -11,6 +11,7 @@
 
 #include "../detail/format.hpp"
 #include "../detail/rounding.hpp"
+#include "cost.hpp"
 
 namespace dpkit {
 
@@ -63,6 +64,14 @@ inline double zcdp_to_approx_dp_epsilon(double rho, double delta) {
         }
     }
     return std::fmin(fc, fd);
+}
+
+/// rho-zCDP implied by pure epsilon-DP: rho = epsilon^2 / 2 (Bun & Steinke 2016, Prop 1.4), rounded up.
+inline zcdp to_zcdp(const pure_dp& c) {
+    if (!std::isfinite(c.epsilon) || !(c.epsilon >= 0)) {
+        detail::throw_invalid("dpkit::to_zcdp", "epsilon must be finite and >= 0", c.epsilon);
+    }
+    return zcdp{detail::mul_up(detail::mul_up(c.epsilon, c.epsilon), 0.5)};
 }
 
 /// The simple conversion rho + 2 sqrt(rho ln(1/delta)), rounded up.
