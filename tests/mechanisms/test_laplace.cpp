@@ -178,6 +178,9 @@ TEST_CASE("Laplace accuracy: exact tail and the smallest covering interval", "[l
         CHECK(dpkit_test::binomial_p_value(outside, n, tail_probability(wider, 1.5)) < false_failure_rate);
     }
     CHECK(tail_probability(m, -1) == 1.0);
+    const auto bars = around(10.0, ci);  // a released value's 95% interval for the true value
+    CHECK(bars.lower == 10.0 - ci.upper);
+    CHECK(bars.upper == 10.0 + ci.upper);
     CHECK_THROWS_WITH(confidence_interval(m, 1.0), "dpkit::confidence_interval: level must be in (0, 1) (got 1)");
 }
 

@@ -101,7 +101,6 @@ public:
     }
     friend bool operator<=(const exact_decimal& a, const exact_decimal& b) { return compare(a, b) <= 0; }
     friend bool operator==(const exact_decimal& a, const exact_decimal& b) { return compare(a, b) == 0; }
-    friend exact_decimal max(const exact_decimal& a, const exact_decimal& b) { return compare(a, b) >= 0 ? a : b; }
 
     /// Decimal digits, then "e" and the exponent ("0" for zero).
     std::string to_string() const {

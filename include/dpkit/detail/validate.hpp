@@ -26,10 +26,6 @@ inline std::size_t require_dimension(std::string_view who, std::size_t d) {
     return d;
 }
 
-inline void require_finite_input(std::string_view who, double x) {
-    if (!std::isfinite(x)) throw_invalid(who, "input must be finite (NaN and infinities are never noised)", x);
-}
-
 inline void require_size(std::string_view who, std::size_t got, std::size_t dimension) {
     if (got != dimension) {
         throw_invalid(who, "input length must equal the mechanism's dimension (" + std::to_string(dimension) + ")",
