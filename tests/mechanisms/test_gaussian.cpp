@@ -70,6 +70,7 @@ TEST_CASE("Gaussian on doubles: calibrated against the discrete curve, close to 
             const double units = std::floor(1.0 / m.step()) + 1;
             INFO("eps " << eps << " delta " << del);
             CHECK(s2 == std::floor(s2));  // integer variance in steps
+            CHECK(m.sensitivity_in_steps() == units);
             CHECK(detail::discrete_gaussian_delta_upper(eps, s2, units) <= del);
             const double analytic = analytic_gaussian_sigma(eps, del, 1.0);
             CHECK(m.stddev() >= analytic);

@@ -198,7 +198,7 @@ public:
         spend(extra, "raise grant of " + child.name_);
         std::lock_guard lock(child.mutex_);
         child.budget_state_ = Rule::add(child.budget_state_, extra);
-        child.budget_ = Rule::spent(child.budget_state_, child.budget_state_);
+        child.budget_ = Rule::amount(child.budget_state_);
     }
 
 private:

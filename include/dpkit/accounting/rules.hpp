@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,7 +71,9 @@ struct basic_composition {
     static bool within(const state& spent, const state& budget) {
         return spent.epsilon <= budget.epsilon && spent.delta <= budget.delta;
     }
-    static approx_dp spent(const state& s, const state&) { return {s.epsilon.to_double(), s.delta.to_double()}; }
+    /// The (epsilon, delta) a state adds up to (nearest doubles; for reports and grants).
+    static approx_dp amount(const state& s) { return {s.epsilon.to_double(), s.delta.to_double()}; }
+    static approx_dp spent(const state& s, const state&) { return amount(s); }
     static approx_dp remaining(const state& s, const state& b) {
         return {(b.epsilon - s.epsilon).to_double(), (b.delta - s.delta).to_double()};
     }
@@ -89,55 +92,47 @@ template <class Theorem>
 struct slack_composition {
     using budget_type = approx_dp;
     struct state {
-        std::vector<double> epsilons;  // every epsilon spent
-        exact_decimal basic_epsilon;
-        exact_decimal delta;           // deltas spent by approximate-DP costs
-        double budget_delta = 0;
+        basic_composition::state basic;  // exact sums of every epsilon and delta spent
+        std::vector<double> epsilons;    // every epsilon spent
+        double budget_delta = 0;         // budget only
     };
     static constexpr bool supports_grants = false;
     static constexpr const char* name = Theorem::name;
 
     static state budget_state(const approx_dp& b) {
-        check_delta_cost(b.delta);
-        if (!(b.delta > 0)) throw_invalid("dpkit::accountant", std::string(name) + " needs a budget delta > 0", b.delta);
         state s;
-        s.basic_epsilon = declared_amount("epsilon", b.epsilon);
-        s.delta = declared_amount("delta", b.delta);
+        s.basic = basic_composition::budget_state(b);
+        if (!(b.delta > 0)) throw_invalid("dpkit::accountant", std::string(name) + " needs a budget delta > 0", b.delta);
         s.budget_delta = b.delta;
         return s;
     }
-    static state add(state s, const pure_dp& c) {
-        s.basic_epsilon = s.basic_epsilon + declared_amount("epsilon", c.epsilon);
-        s.epsilons.push_back(c.epsilon);
-        return s;
-    }
-    static state add(state s, const approx_dp& c) {
-        check_delta_cost(c.delta);
-        s.basic_epsilon = s.basic_epsilon + declared_amount("epsilon", c.epsilon);
-        s.delta = s.delta + declared_amount("delta", c.delta);
+    template <class Cost>
+        requires std::same_as<Cost, pure_dp> || std::same_as<Cost, approx_dp>
+    static state add(state s, const Cost& c) {
+        s.basic = basic_composition::add(s.basic, c);  // validates c
         s.epsilons.push_back(c.epsilon);
         return s;
     }
     /// The composed epsilon, rounded up, given the budget's delta.
     static double composed_epsilon(const state& s, double budget_delta) {
-        const double basic = next_up(s.basic_epsilon.to_double());
-        const double slack = sub_down(budget_delta, next_up(s.delta.to_double()));
+        const double basic = next_up(s.basic.epsilon.to_double());
+        const double slack = sub_down(budget_delta, next_up(s.basic.delta.to_double()));
         if (!(slack > 0) || s.epsilons.empty()) return basic;
         return std::min(basic, Theorem::epsilon(s.epsilons, slack));
     }
     static bool within(const state& spent, const state& budget) {
-        if (!(spent.delta <= budget.delta)) return false;
-        if (spent.basic_epsilon <= budget.basic_epsilon) return true;
-        return exact_decimal::exactly(composed_epsilon(spent, budget.budget_delta)) <= budget.basic_epsilon;
+        if (basic_composition::within(spent.basic, budget.basic)) return true;
+        if (!(spent.basic.delta <= budget.basic.delta)) return false;
+        return exact_decimal::exactly(composed_epsilon(spent, budget.budget_delta)) <= budget.basic.epsilon;
     }
     static approx_dp spent(const state& s, const state& b) {
         const double eps = composed_epsilon(s, b.budget_delta);
-        const bool used_theorem = eps < next_up(s.basic_epsilon.to_double());
-        return {eps, used_theorem ? b.budget_delta : s.delta.to_double()};
+        const bool used_theorem = eps < next_up(s.basic.epsilon.to_double());
+        return {eps, used_theorem ? b.budget_delta : s.basic.delta.to_double()};
     }
     static approx_dp remaining(const state& s, const state& b) {
         const approx_dp used = spent(s, b);
-        return {std::max(0.0, b.basic_epsilon.to_double() - used.epsilon), std::max(0.0, b.budget_delta - used.delta)};
+        return {std::max(0.0, b.basic.epsilon.to_double() - used.epsilon), std::max(0.0, b.budget_delta - used.delta)};
     }
     template <class M>
     static auto cost_of(const M& m) {
@@ -193,7 +188,9 @@ struct zcdp_composition {
         return {s.rho + (eps * eps).half()};
     }
     static bool within(const state& spent, const state& budget) { return spent.rho <= budget.rho; }
-    static zcdp spent(const state& s, const state&) { return {s.rho.to_double()}; }
+    /// The rho a state adds up to (nearest double; for reports and grants).
+    static zcdp amount(const state& s) { return {s.rho.to_double()}; }
+    static zcdp spent(const state& s, const state&) { return amount(s); }
     static zcdp remaining(const state& s, const state& b) { return {(b.rho - s.rho).to_double()}; }
     template <class M>
     static auto cost_of(const M& m) {
@@ -318,9 +315,8 @@ struct renyi_composition : detail::converted_composition<renyi_composition> {
 template <class T>
 privacy_loss_distribution pld_of(const gaussian_mechanism<T>& m, pld_options options = {}) {
     if (m.dimension() != 1) return privacy_loss_distribution::worst_case(m.cost(), options);
-    const double units = std::is_integral_v<T> ? std::fmax(1.0, std::floor(m.l2_sensitivity()))
-                                               : std::floor(m.l2_sensitivity() / m.step()) + 1;
-    return privacy_loss_distribution::discrete_gaussian(detail::next_down(m.noise_distribution().sigma2().to_double()), units,
+    return privacy_loss_distribution::discrete_gaussian(detail::next_down(m.noise_distribution().sigma2().to_double()),
+                                                        m.sensitivity_in_steps(),
                                                         options);
 }
 

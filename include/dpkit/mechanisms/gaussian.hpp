@@ -94,6 +94,9 @@ public:
     double epsilon() const noexcept { return epsilon_; }
     double delta() const noexcept { return delta_; }
     double l2_sensitivity() const noexcept { return sensitivity_; }
+    /// How many steps apart neighbours' (rounded) values can be in L2 norm: the
+    /// sensitivity the discrete noise is calibrated for.
+    double sensitivity_in_steps() const noexcept { return units_; }
     /// Standard deviation parameter sigma of the noise, in the units of the values.
     double stddev() const noexcept { return std::sqrt(noise_.noise.sigma2().to_double()) * this->step(); }
 
@@ -114,6 +117,7 @@ private:
     /// fraction_bits > 0 allows a dyadic sigma^2 (integer values); 0 forces an
     /// integer sigma^2 (lattice values, for the fast sampler path).
     void calibrate(double units, int fraction_bits) {
+        units_ = units;
         double sigma = dimension_ == 1 ? analytic_gaussian_sigma(epsilon_, delta_, units) : vector_sigma(units);
         double s2 = detail::mul_up(sigma, sigma);
         if (!(s2 <= 0x1p100)) detail::throw_invalid(who, "noise variance too large (sigma^2 > 2^100 steps)", s2);
@@ -151,6 +155,7 @@ private:
     double epsilon_;
     double delta_;
     double sensitivity_;
+    double units_ = 1;
     double rho_ = 0;
 };
 

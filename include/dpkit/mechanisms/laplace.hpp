@@ -44,7 +44,8 @@ namespace dpkit {
 
 namespace detail {
 
-/// Bits of lattice resolution below the Laplace scale: b / step in [2^20, 2^21).
+/// Bits of lattice resolution below the Laplace scale: b / step >= 2^20 (and
+/// < 2^21 unless the sensitivity asks for a finer step).
 inline constexpr int laplace_lattice_bits = 20;
 
 }  // namespace detail
