@@ -5,13 +5,24 @@
 /// in [2^-74, 2^74] with its 53-bit significand converts exactly.
 
 #include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "detail/format.hpp"
 #include "detail/int128.hpp"
 
 namespace dpkit {
+
+namespace detail {
+/// Integer types a rational is built from: any integer type except bool and the
+/// character types (a char is almost never meant as a number).
+template <class I>
+concept rational_integer = std::integral<I> && !std::same_as<I, bool> && !std::same_as<I, char> &&
+                           !std::same_as<I, wchar_t> && !std::same_as<I, char8_t> && !std::same_as<I, char16_t> &&
+                           !std::same_as<I, char32_t>;
+}  // namespace detail
 
 /// A non-negative fraction num/den with den > 0, kept in lowest terms of two
 /// (common factors of two are removed; other common factors are harmless).
@@ -19,8 +30,18 @@ class rational {
 public:
     using integer = detail::u128;
 
-    /// num/den; throws dpkit::invalid_argument when den == 0.
-    constexpr rational(std::uint64_t num, std::uint64_t den = 1) : rational(integer{num}, integer{den}, 0) {}
+    /// num/den from integers; throws dpkit::invalid_argument when den == 0 or
+    /// either is negative. Floating-point arguments do not compile: use
+    /// exactly(), at_least() or at_most(), which say how a double is read.
+    template <class N, class D = std::uint64_t>
+        requires detail::rational_integer<N> && detail::rational_integer<D>
+    constexpr rational(N num, D den = 1) : rational(to_part(num), to_part(den), 0) {}
+    template <class F>
+        requires std::floating_point<F>
+    rational(F) = delete;
+    template <class N, class D>
+        requires(std::floating_point<N> || std::floating_point<D>)
+    rational(N, D) = delete;
 
     /// The exact value of a finite, non-negative double; throws when x is
     /// negative, not finite, or needs more than 128 bits of numerator or denominator.
@@ -81,6 +102,14 @@ public:
     }
 
 private:
+    template <class I>
+    static constexpr integer to_part(I v) {
+        if constexpr (std::is_signed_v<I>) {
+            if (v < 0) detail::throw_invalid("dpkit::rational", "numerator and denominator must be >= 0", v);
+        }
+        return static_cast<integer>(v);
+    }
+
     static void check_double(const char* who, double x) {
         if (!std::isfinite(x) || x < 0.0) detail::throw_invalid(who, "value must be finite and >= 0", x);
     }

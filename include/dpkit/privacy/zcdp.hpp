@@ -17,14 +17,17 @@ namespace dpkit {
 
 namespace detail {
 
-/// The CKS20 expression at order alpha > 1, each operation rounded up.
-inline double cks20_epsilon_at(double rho, double delta, double alpha) noexcept {
-    const double am1 = alpha - 1;  // exact for alpha >= 1
+/// The CKS20 expression at order alpha = 1 + am1 (am1 > 0, the real number
+/// 1 + am1, which need not be a double), each operation rounded up:
+///   alpha rho + (ln(1/delta) + (alpha-1) ln(1 - 1/alpha) - ln alpha) / (alpha-1),
+/// with (alpha-1) ln(1 - 1/alpha) = -am1 log1p(1/am1) and ln alpha = log1p(am1),
+/// which cancel nothing at any order.
+inline double cks20_epsilon_at(double rho, double delta, double am1) noexcept {
     const double log_inv_delta = -log_down(delta);
-    const double log_term = log1p_up(-div_down(1.0, alpha));  // ln(1 - 1/alpha) <= 0, rounded up
-    double numerator = add_up(log_inv_delta, mul_up(am1, log_term));
-    numerator = sub_up(numerator, log_down(alpha));
-    return add_up(mul_up(alpha, rho), div_up(numerator, am1));
+    const double log_term = -mul_down(am1, log1p_down(div_down(1.0, am1)));  // (alpha-1) ln(1-1/alpha), rounded up
+    double numerator = add_up(log_inv_delta, log_term);
+    numerator = sub_up(numerator, log1p_down(am1));
+    return add_up(mul_up(add_up(1.0, am1), rho), div_up(numerator, am1));
 }
 
 inline void check_zcdp_args(const char* who, double rho, double delta) {
@@ -36,19 +39,21 @@ inline void check_zcdp_args(const char* who, double rho, double delta) {
 
 /// Smallest epsilon such that rho-zCDP implies (epsilon, delta)-DP by CKS20's
 /// conversion, minimised over the order by golden-section search (any order
-/// gives a valid bound, so the search error only costs tightness).
+/// gives a valid bound, so the search error only costs tightness). Never
+/// negative: (epsilon, delta)-DP for epsilon < 0 implies (0, delta)-DP.
 inline double zcdp_to_approx_dp_epsilon(double rho, double delta) {
     detail::check_zcdp_args("dpkit::zcdp_to_approx_dp_epsilon", rho, delta);
-    // Search u = ln(alpha - 1) in [-30, 30]; the objective is unimodal in alpha.
-    auto f = [&](double u) { return detail::cks20_epsilon_at(rho, delta, 1 + std::exp(u)); };
-    double a = -30;
-    double b = 30;
+    // Search u = ln(alpha - 1) over [-40, 700]: the objective is unimodal in alpha,
+    // and the best order 1 + sqrt(ln(1/delta)/rho) lies inside for every rho >= 1e-300.
+    auto f = [&](double u) { return detail::cks20_epsilon_at(rho, delta, std::exp(u)); };
+    double a = -40;
+    double b = 700;
     const double phi = (std::sqrt(5.0) - 1) / 2;
     double c = b - phi * (b - a);
     double d = a + phi * (b - a);
     double fc = f(c);
     double fd = f(d);
-    for (int i = 0; i < 100; ++i) {
+    for (int i = 0; i < 120; ++i) {
         if (fc < fd) {
             b = d;
             d = c;
@@ -63,7 +68,7 @@ inline double zcdp_to_approx_dp_epsilon(double rho, double delta) {
             fd = f(d);
         }
     }
-    return std::fmin(fc, fd);
+    return std::fmax(0.0, std::fmin(fc, fd));
 }
 
 /// rho-zCDP implied by pure epsilon-DP: rho = epsilon^2 / 2 (Bun & Steinke 2016, Prop 1.4), rounded up.
