@@ -116,6 +116,54 @@ TEST_CASE("sub-budgets: a data scientist with a budget of 700", "[accountant][gr
     CHECK_THROWS_AS(platform.raise(stranger, approx_dp{1, 0}), dpkit::invalid_argument);
 }
 
+TEST_CASE("sub-budgets nest: a grandchild's spends reach every ancestor's ledger", "[accountant][grants]") {
+    basic hospital(approx_dp{1.0, 1e-6}, "hospital");
+    auto& department = hospital.grant(approx_dp{0.5, 0.0}, "cardiology");
+    auto& analyst = department.grant(approx_dp{0.2, 0.0}, "analyst");
+    REQUIRE(analyst.try_spend(pure_dp{0.1}, "weekly admissions"));
+    auto ends_with = [](const std::vector<ledger_entry>& l, const std::string& account, const std::string& label) {
+        return !l.empty() && l.back().account == account && l.back().label == label;
+    };
+    CHECK(ends_with(analyst.ledger(), "analyst", "weekly admissions"));
+    CHECK(ends_with(department.ledger(), "analyst", "weekly admissions"));
+    CHECK(ends_with(hospital.ledger(), "analyst", "weekly admissions"));
+    const auto root = hospital.ledger();
+    REQUIRE(root.size() == 3);  // grant to cardiology, grant to analyst (by cardiology), the spend
+    CHECK(root[1].account == "cardiology");
+    CHECK(root[1].label == "grant to analyst");
+    for (std::size_t i = 0; i < root.size(); ++i) CHECK(root[i].sequence == i);
+    // The grandchild's refusals stay local and leave every ledger unchanged.
+    CHECK_FALSE(analyst.try_spend(pure_dp{0.2}, "too much"));
+    CHECK(hospital.ledger().size() == 3);
+    CHECK(department.ledger().size() == 2);
+    CHECK(hospital.remaining() == approx_dp{0.5, 1e-6});  // the grants were reserved in full
+}
+
+TEST_CASE("advanced composition: remaining() never grows, whichever bound is in force", "[accountant]") {
+    // Twenty spends of 0.1 compose to ~0.74 by the theorem with slack 0.5; an
+    // approximate spend that leaves a slack of 1e-4 makes basic composition (2)
+    // the better bound again. remaining().delta used to jump from 0 back up.
+    accountant<advanced_composition> acct(approx_dp{5.0, 0.5}, "study");
+    approx_dp last = acct.remaining();
+    auto check_monotone = [&] {
+        const approx_dp now = acct.remaining();
+        CHECK(now.epsilon <= last.epsilon);
+        CHECK(now.delta <= last.delta);
+        last = now;
+    };
+    for (int i = 0; i < 20; ++i) {
+        REQUIRE(acct.try_spend(pure_dp{0.1}, "query"));
+        check_monotone();
+    }
+    CHECK(acct.spent().epsilon < 1.0);  // the theorem was in force
+    REQUIRE(acct.try_spend(approx_dp{0.0, 0.4999}, "a Gaussian release"));
+    check_monotone();
+    CHECK(acct.spent().epsilon == dpkit_test::approx(2.0));  // basic composition is in force now
+    CHECK(acct.remaining().delta == dpkit_test::approx(1e-4));
+    REQUIRE(acct.try_spend(pure_dp{0.1}, "query"));
+    check_monotone();
+}
+
 TEST_CASE("parallel composition over disjoint partitions costs the maximum", "[accountant]") {
     const std::vector<pure_dp> parts = {{0.5}, {0.2}, {0.7}};
     CHECK(parallel_composition(parts) == pure_dp{0.7});

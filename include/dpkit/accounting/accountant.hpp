@@ -169,7 +169,8 @@ public:
         std::lock_guard lock(mutex_);
         return Rule::remaining(spent_, budget_state_);
     }
-    /// Every accepted spend in order, plus (for a parent) its children's spends.
+    /// Every accepted spend in order, plus (for a parent) the spends of its
+    /// children, grandchildren and so on, each under the name of the account that spent it.
     std::vector<ledger_entry> ledger() const {
         std::lock_guard lock(mutex_);
         return ledger_;
@@ -209,9 +210,13 @@ private:
                ", remaining " + to_string(Rule::remaining(spent_, budget_state_));
     }
 
+    /// Appends a descendant's spend to this ledger, then to every ancestor's.
     void record(const std::string& account, std::string_view label, any_cost cost) {
-        std::lock_guard lock(mutex_);
-        ledger_.push_back(ledger_entry{ledger_.size(), account, std::string(label), std::move(cost)});
+        {
+            std::lock_guard lock(mutex_);
+            ledger_.push_back(ledger_entry{ledger_.size(), account, std::string(label), cost});
+        }
+        if (parent_ != nullptr) parent_->record(account, label, std::move(cost));
     }
 
     mutable std::mutex mutex_;

@@ -130,9 +130,14 @@ struct slack_composition {
         const bool used_theorem = eps < next_up(s.basic.epsilon.to_double());
         return {eps, used_theorem ? b.budget_delta : s.basic.delta.to_double()};
     }
+    /// What is left: the budget's epsilon minus the composed epsilon, and the
+    /// budget's delta minus the deltas of approximate-DP spends (the delta those
+    /// spends may still use; the theorem's slack is drawn from it). Both only
+    /// shrink as spends are added, whichever bound spent() reports.
     static approx_dp remaining(const state& s, const state& b) {
-        const approx_dp used = spent(s, b);
-        return {std::max(0.0, b.basic.epsilon.to_double() - used.epsilon), std::max(0.0, b.budget_delta - used.delta)};
+        const double eps = composed_epsilon(s, b.budget_delta);
+        return {std::max(0.0, sub_down(b.basic.epsilon.to_double(), eps)),
+                (b.basic.delta - s.basic.delta).to_double()};
     }
     template <class M>
     static auto cost_of(const M& m) {
