@@ -3,6 +3,7 @@
 #include <dpkit/detail/rounding.hpp>
 
 #include <cmath>
+#include <random>
 
 #include "../support/dpkit_catch.hpp"
 
@@ -49,4 +50,31 @@ TEST_CASE("exact decimals: sums, products, halves and comparisons", "[rounding]"
     CHECK((exact_decimal::declared(1.0) - exact_decimal::declared(2.0)).is_zero());  // never negative
     CHECK(exact_decimal::exactly(0.1).to_string() == "1000000000000000055511151231257827021181583404541015625e-55");
     CHECK_THROWS_AS(exact_decimal::declared(-1.0), dpkit::invalid_argument);
+}
+
+TEST_CASE("booked_up and at_most_declared bracket a double's decimal reading", "[rounding][decimal]") {
+    using dpkit::detail::exact_decimal;
+    std::mt19937_64 rng(99);
+    std::uniform_real_distribution<double> exponent(-300, 300);
+    int moved_up = 0;
+    int moved_down = 0;
+    for (int i = 0; i < 20000; ++i) {
+        const double x = std::pow(10.0, exponent(rng)) * (1 + static_cast<double>(rng() % 1000) / 1000);
+        const double up = dpkit::detail::booked_up(x);
+        const double down = dpkit::detail::at_most_declared(x);
+        INFO("x " << x);
+        // booked_up: x or the next double, and its decimal is >= x's exact value.
+        CHECK((up == x || up == std::nextafter(x, INFINITY)));
+        CHECK(exact_decimal::exactly(x) <= exact_decimal::declared(up));
+        // at_most_declared: x or the previous double, exactly at most x's decimal.
+        CHECK((down == x || down == std::nextafter(x, 0.0)));
+        CHECK(exact_decimal::exactly(down) <= exact_decimal::declared(x));
+        moved_up += up != x;
+        moved_down += down != x;
+    }
+    // About half of all doubles print below their exact value: both paths are exercised.
+    CHECK(moved_up > 1000);
+    CHECK(moved_down > 1000);
+    CHECK(dpkit::detail::booked_up(0.5) == 0.5);        // exact decimals stay
+    CHECK(dpkit::detail::at_most_declared(0.1) < 0.1);  // 0.1 is 0.1000000000000000055...
 }

@@ -194,7 +194,27 @@ TEST_CASE("Gaussian rejects bad parameters and inputs with a message", "[gaussia
     CHECK_THROWS_WITH(zcdp_to_approx_dp_epsilon(-1, 1e-5), "dpkit::zcdp_to_approx_dp_epsilon: rho must be finite and > 0 (got -1)");
     const M m(epsilon{1}, delta{1e-5}, l2_sensitivity{1});
     insecure_seeded_generator g(17);
-    CHECK_THROWS_WITH(m(INFINITY, g),
-                      "dpkit::gaussian_mechanism: input must be finite (NaN and infinities are never noised) (got inf)");
-    CHECK_THROWS_AS(m(-m.max_input() * 4, g), dpkit::invalid_argument);
+    CHECK_THROWS_WITH(m(std::nan(""), g),
+                      "dpkit::gaussian_mechanism: input must not be NaN (infinities are clamped, NaN is refused) (got nan)");
+    CHECK(m(-m.max_input() * 4, g) == dpkit_test::approx(-m.max_input()).epsilon(1e-12));  // clamped
+    CHECK(m(INFINITY, g) == dpkit_test::approx(m.max_input()).epsilon(1e-12));
+    CHECK_THROWS_WITH(M(epsilon{1e300}, delta{1e-5}, l2_sensitivity{1}),
+                      "dpkit::gaussian_mechanism: epsilon too large: its zCDP cost rho = D^2 / (2 sigma^2) overflows a double (got 1e+300)");
+}
+
+TEST_CASE("a Gaussian mechanism's zCDP cost is booked at or above its exact rho", "[gaussian][accounting]") {
+    using detail::exact_decimal;
+    std::mt19937_64 rng(77);
+    std::uniform_real_distribution<double> log10(-3, 1);
+    for (int i = 0; i < 300; ++i) {
+        const double eps = std::pow(10.0, log10(rng));
+        const double d = std::pow(10.0, log10(rng));
+        const gaussian_mechanism<double> m(epsilon{eps}, delta{1e-6}, l2_sensitivity{d});
+        // rho = units^2 / (2 sigma^2) with an integer sigma^2 (in steps), exactly.
+        const double units = m.sensitivity_in_steps();
+        const double s2 = m.noise_distribution().sigma2().to_double();
+        INFO("eps " << eps << " d " << d);
+        CHECK(exact_decimal::exactly(units) * exact_decimal::exactly(units) <=
+              exact_decimal::declared(m.zcdp_cost().rho) * exact_decimal::exactly(2 * s2));
+    }
 }

@@ -145,3 +145,68 @@ TEST_CASE("randomized response rejects bad parameters with a message", "[randomi
     const std::vector<std::size_t> two = {1, 2};
     CHECK_THROWS_WITH(rr.estimate(two), "dpkit::generalized_randomized_response::estimate: counts must have one entry per category (got 2)");
 }
+
+TEST_CASE("randomized response is finite and usable at extreme epsilons", "[randomized_response]") {
+    insecure_seeded_generator g(5);
+    for (double eps : {1e-12, 1.0, 50.0, 710.0, 1e4, 1e300}) {
+        INFO("epsilon " << eps);
+        const randomized_response rr(epsilon{eps});
+        CHECK(std::isfinite(rr.p_yes_given_yes()));
+        CHECK(std::isfinite(rr.p_yes_given_no()));
+        CHECK(rr.p_yes_given_yes() >= rr.p_yes_given_no());
+        CHECK(rr.p_yes_given_yes() + rr.p_yes_given_no() == dpkit_test::approx(1.0).epsilon(1e-15));
+        const auto est = rr.estimate(30, 100);
+        CHECK(std::isfinite(est.value));
+        CHECK(std::isfinite(est.variance));
+        if (eps >= 50) CHECK(est.value == dpkit_test::approx(0.3).epsilon(1e-12));
+        for (std::size_t k : {std::size_t{2}, std::size_t{4}, std::size_t{1000000}}) {
+            if (eps < 1e-9 && k > 2) continue;
+            const generalized_randomized_response<> krr(epsilon{eps}, k);
+            INFO("k " << k);
+            CHECK(std::isfinite(krr.p_keep()));
+            CHECK(krr.p_other() > 0);  // never 0: the loss stays finite
+            CHECK(krr.p_keep() > krr.p_other());
+            CHECK(krr.p_keep() + static_cast<double>(k - 1) * krr.p_other() == dpkit_test::approx(1.0).epsilon(1e-12));
+            // The likelihood ratio never exceeds e^eps (compare in logs: e^eps may overflow).
+            CHECK(std::log(krr.p_keep()) - std::log(krr.p_other()) <= eps * (1 + 1e-12));
+            std::vector<std::size_t> counts(k, 0);
+            counts[0] = 7;
+            counts[1] = 3;
+            for (const auto& e : krr.estimate(counts)) CHECK(std::isfinite(e.value));
+            CHECK(krr.respond_index(k - 1, g) < k);
+        }
+    }
+}
+
+TEST_CASE("k-ary randomized response costs O(1) per response and O(k log k) to build", "[randomized_response][statistical]") {
+    // k = 10^6 at epsilon = 20 took 86 ms per response (a rejection loop of ~k rounds).
+    const std::size_t k = 1000000;
+    const generalized_randomized_response<> rr(epsilon{20}, k);
+    insecure_seeded_generator g(12);
+    const int n = 200000;
+    int changed = 0;
+    for (int i = 0; i < n; ++i) {
+        const std::size_t truth = static_cast<std::size_t>(i) % k;
+        const std::size_t r = rr.respond_index(truth, g);
+        REQUIRE(r < k);
+        if (r != truth) ++changed;
+    }
+    // changed ~ Binomial(n, (k-1) p_other); outside 5 standard deviations has probability < 1e-6.
+    const double p = static_cast<double>(k - 1) * rr.p_other();
+    const double sd = std::sqrt(n * p * (1 - p));
+    CHECK(std::fabs(changed - n * p) < 5 * sd);
+    SECTION("positive control: the count is inconsistent with epsilon = 19") {
+        const double wrong = static_cast<double>(k - 1) / (std::exp(19.0) + static_cast<double>(k - 1));
+        CHECK(std::fabs(changed - n * wrong) > 5 * std::sqrt(n * wrong));
+    }
+    // A million explicit categories are checked for duplicates by sorting.
+    std::vector<long> many(k);
+    for (std::size_t i = 0; i < k; ++i) many[i] = static_cast<long>(k - i) * 7;
+    const generalized_randomized_response<long> named(epsilon{1}, many);
+    CHECK(named.index_of(7) == k - 1);
+    many[123456] = many[999];
+    CHECK_THROWS_WITH((generalized_randomized_response<long>(epsilon{1}, many)),
+                      "dpkit::generalized_randomized_response: categories must be distinct");
+    CHECK_THROWS_WITH(generalized_randomized_response<>(epsilon{1}, std::size_t{1} << 62),
+                      "dpkit::generalized_randomized_response: there must be at most 2^40 categories (got 4611686018427387904)");
+}

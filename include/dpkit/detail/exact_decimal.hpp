@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -184,5 +185,21 @@ private:
     std::vector<std::uint32_t> limbs_;
     int exponent_ = 0;
 };
+
+/// How dpkit reads a double x >= 0 as the decimal it prints (its shortest
+/// round-trip form, which accountants book) against its exact binary value:
+///  - at_most_declared(x): the largest double whose exact value is <= that
+///    decimal (x, or the double below it). Mechanisms calibrate to it, so a
+///    typed epsilon or delta that is booked as its decimal bounds the true loss.
+///  - booked_up(x): the smallest double >= x whose decimal is >= x's exact value
+///    (x, or the double above it). Computed costs are reported through it, so
+///    an upper bound stays an upper bound when it is booked as a decimal.
+inline double at_most_declared(double x) {
+    return exact_decimal::exactly(x) <= exact_decimal::declared(x) ? x : std::nextafter(x, 0.0);
+}
+inline double booked_up(double x) {
+    if (exact_decimal::exactly(x) <= exact_decimal::declared(x)) return x;
+    return std::nextafter(x, std::numeric_limits<double>::infinity());
+}
 
 }  // namespace dpkit::detail

@@ -3,7 +3,7 @@
 // values get integer noise directly (saturating at the type's range); doubles
 // are rounded onto the lattice, get integer noise in steps, and come back as
 // exact multiples of the step. Every input of a vector is validated before any
-// noise is drawn, so a rejected call consumes no randomness.
+// noise is drawn, so a rejected call (NaN) consumes no randomness.
 
 #include <concepts>
 #include <cstddef>
@@ -64,7 +64,7 @@ struct additive_noise {
         if constexpr (std::is_integral_v<T>) {
             return saturating_add(value, noise(g));
         } else {
-            const std::int64_t n = grid.round(who, value);
+            const i128 n = grid.round(who, value);
             return grid.value(n, noise(g));
         }
     }
@@ -76,7 +76,7 @@ struct additive_noise {
         if constexpr (std::is_integral_v<T>) {
             for (T& v : out) v = saturating_add(v, noise(g));
         } else {
-            std::vector<std::int64_t> units;
+            std::vector<i128> units;
             units.reserve(values.size());
             for (T v : values) units.push_back(grid.round(who, v));  // validate all before any noise
             for (std::size_t i = 0; i < out.size(); ++i) out[i] = grid.value(units[i], noise(g));
@@ -96,13 +96,15 @@ public:
     std::size_t dimension() const noexcept { return dimension_; }
     /// Lattice step g (1 for integer values): every output is a multiple of it.
     double step() const noexcept { return noise_.step(); }
-    /// Largest |input| accepted (doubles: 2^52 steps; larger inputs must be clamped first).
+    /// Largest |input| noised around itself (doubles: 2^125 steps, integers:
+    /// the type's range); larger doubles, and +-infinity, are clamped to it.
     double max_input() const noexcept { return noise_.max_input(); }
     /// The exact integer noise distribution, in units of step().
     const Distribution& noise_distribution() const noexcept { return noise_.noise; }
 
-    /// value + noise. Throws dpkit::invalid_argument for NaN, infinite or
-    /// out-of-range inputs (never noised).
+    /// value + noise. Doubles beyond +-max_input() (and +-infinity) are clamped
+    /// to it first; NaN throws dpkit::invalid_argument (never noised), so
+    /// whether a call throws never depends on a real value.
     template <std::uniform_random_bit_generator G>
     T operator()(T value, G& g) const {
         return noise_.apply(who_, value, g);

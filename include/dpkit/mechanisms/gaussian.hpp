@@ -32,6 +32,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../detail/exact_decimal.hpp"
 #include "../detail/format.hpp"
 #include "../detail/rounding.hpp"
 #include "../detail/validate.hpp"
@@ -72,13 +73,17 @@ public:
         : base(who, dim.value, discrete_gaussian_distribution(rational(1))),
           epsilon_(detail::require_positive_finite(who, "epsilon", eps.value)),
           delta_(detail::require_open_unit(who, "delta", del.value)),
-          sensitivity_(detail::require_positive_finite(who, "l2_sensitivity", sensitivity.value)) {
+          sensitivity_(detail::require_positive_finite(who, "l2_sensitivity", sensitivity.value)),
+          // Calibrate to the decimal (epsilon, delta) the accountant books (never to more).
+          target_epsilon_(detail::at_most_declared(epsilon_)),
+          target_delta_(detail::at_most_declared(delta_)) {
+        if (!(target_delta_ > 0)) detail::throw_invalid(who, "delta must be in (0, 1)", delta_);
         if constexpr (std::is_integral_v<T>) {
             // Integer queries: neighbours differ by an integer vector of L2 norm <= D.
             const double units = dimension_ == 1 ? std::fmax(1.0, std::floor(sensitivity_)) : sensitivity_;
             calibrate(units, 62);
         } else {
-            const double sigma0 = dimension_ == 1 ? analytic_gaussian_sigma(epsilon_, delta_, sensitivity_)
+            const double sigma0 = dimension_ == 1 ? analytic_gaussian_sigma(target_epsilon_, target_delta_, sensitivity_)
                                                   : vector_sigma(sensitivity_);
             noise_.grid = detail::lattice_for_scale(
                 who, sigma0, detail::gaussian_lattice_bits,
@@ -102,14 +107,15 @@ public:
 
     /// What one release costs in (epsilon, delta)-DP.
     approx_dp cost() const noexcept { return approx_dp{epsilon_, delta_}; }
-    /// What one release costs in zCDP: rho = D'^2 / (2 sigma^2), rounded up.
+    /// What one release costs in zCDP: rho = D'^2 / (2 sigma^2), rounded up so
+    /// that its shortest decimal (what an accountant books) is an upper bound too.
     zcdp zcdp_cost() const noexcept { return zcdp{rho_}; }
 
 private:
     static constexpr const char* who = "dpkit::gaussian_mechanism";
 
     double vector_sigma(double sensitivity) const {
-        const double rho = zcdp_rho_for(epsilon_, delta_);
+        const double rho = zcdp_rho_for(target_epsilon_, target_delta_);
         return detail::div_up(sensitivity, detail::sqrt_down(detail::mul_down(2.0, rho)));
     }
 
@@ -118,7 +124,7 @@ private:
     /// integer sigma^2 (lattice values, for the fast sampler path).
     void calibrate(double units, int fraction_bits) {
         units_ = units;
-        double sigma = dimension_ == 1 ? analytic_gaussian_sigma(epsilon_, delta_, units) : vector_sigma(units);
+        double sigma = dimension_ == 1 ? analytic_gaussian_sigma(target_epsilon_, target_delta_, units) : vector_sigma(units);
         double s2 = detail::mul_up(sigma, sigma);
         if (!(s2 <= 0x1p100)) detail::throw_invalid(who, "noise variance too large (sigma^2 > 2^100 steps)", s2);
         auto to_rational = [&](double v) {
@@ -129,7 +135,8 @@ private:
             // Raise sigma^2 until the rigorous discrete-Gaussian delta bound meets
             // delta: bracket with growing steps, then bisect. `hi` always meets it.
             auto meets = [&](const rational& v) {
-                return detail::discrete_gaussian_delta_upper(epsilon_, detail::next_down(v.to_double()), units) <= delta_;
+                return detail::discrete_gaussian_delta_upper(target_epsilon_, detail::next_down(v.to_double()), units) <=
+                       target_delta_;
             };
             if (!meets(r)) {
                 double lo = s2;
@@ -149,12 +156,18 @@ private:
             }
         }
         noise_.noise = discrete_gaussian_distribution(r);
-        rho_ = detail::div_up(detail::mul_up(units, units), detail::mul_down(2.0, detail::next_down(r.to_double())));
+        const double rho = detail::div_up(detail::mul_up(units, units), detail::mul_down(2.0, detail::next_down(r.to_double())));
+        if (!std::isfinite(rho)) {
+            detail::throw_invalid(who, "epsilon too large: its zCDP cost rho = D^2 / (2 sigma^2) overflows a double", epsilon_);
+        }
+        rho_ = detail::booked_up(rho);
     }
 
     double epsilon_;
     double delta_;
     double sensitivity_;
+    double target_epsilon_;
+    double target_delta_;
     double units_ = 1;
     double rho_ = 0;
 };

@@ -4,7 +4,10 @@
 ///
 /// Guarantee: for any query whose values on neighbouring datasets differ by at
 /// most `l1_sensitivity` in L1 norm, releasing value + noise is epsilon-DP with
-/// the epsilon reported by cost() (never more than the epsilon requested).
+/// the epsilon reported by cost() (never more than the epsilon requested). The
+/// noise is calibrated to the decimal an accountant books for the requested
+/// epsilon (its shortest round-trip form), and a computed cost is rounded so
+/// that its decimal is at least the exact loss.
 ///
 /// Integer values (T integral) get discrete Laplace noise, P[z] proportional to
 /// exp(-|z|/b) with b >= sensitivity/epsilon rounded up to a rational
@@ -29,6 +32,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../detail/exact_decimal.hpp"
 #include "../detail/format.hpp"
 #include "../detail/rounding.hpp"
 #include "../detail/validate.hpp"
@@ -67,14 +71,17 @@ public:
         : base(who, dim.value, discrete_laplace_distribution(rational(1))),
           sensitivity_(detail::require_positive_finite(who, "l1_sensitivity", sensitivity.value)) {
         detail::require_positive_finite(who, "epsilon", eps.value);
-        const double b = detail::div_up(sensitivity_, eps.value);
+        // Calibrate to the decimal epsilon the accountant books (never to more).
+        const double target = detail::at_most_declared(eps.value);
+        const double b = detail::div_up(sensitivity_, target);
         if constexpr (std::is_integral_v<T>) {
             init_integer(b, eps.value);
         } else {
             noise_.grid = detail::lattice_for_scale(who, b, detail::laplace_lattice_bits, per_coordinate());
             const double units = lattice_units();
-            const double t = std::ceil(detail::div_up(units, eps.value));
+            const double t = std::ceil(detail::div_up(units, target));
             init_lattice(t, units);
+            epsilon_ = std::fmin(epsilon_, eps.value);  // both decimals bound units / t <= target
         }
     }
 
@@ -85,7 +92,7 @@ public:
           sensitivity_(detail::require_positive_finite(who, "l1_sensitivity", sensitivity.value)) {
         detail::require_positive_finite(who, "scale", b.value);
         if constexpr (std::is_integral_v<T>) {
-            init_integer(b.value, detail::div_up(sensitivity_, b.value));
+            init_integer(b.value, detail::booked_up(detail::div_up(sensitivity_, b.value)));
         } else {
             noise_.grid = detail::lattice_for_scale(who, b.value, detail::laplace_lattice_bits, per_coordinate());
             const double t = std::ceil(std::ldexp(b.value, -noise_.grid.exponent));  // b / step is exact
@@ -109,7 +116,8 @@ public:
     /// The noise scale b, in the units of the values.
     double scale() const noexcept { return noise_.noise.scale().to_double() * this->step(); }
 
-    /// What one release costs.
+    /// What one release costs: an epsilon whose shortest decimal (the amount an
+    /// accountant books) is at least the exact privacy loss.
     pure_dp cost() const noexcept { return pure_dp{epsilon_}; }
 
 private:
@@ -129,7 +137,7 @@ private:
     void init_lattice(double t, double units) {
         if (!(t <= 0x1p56)) detail::throw_invalid(who, "noise scale too large for the lattice", t);
         noise_.noise = discrete_laplace_distribution(rational(static_cast<std::uint64_t>(t)));
-        epsilon_ = detail::div_up(units, t);
+        epsilon_ = detail::booked_up(detail::div_up(units, t));
     }
 
     void init_integer(double b, double eps) {

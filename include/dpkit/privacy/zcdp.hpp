@@ -9,6 +9,7 @@
 
 #include <cmath>
 
+#include "../detail/exact_decimal.hpp"
 #include "../detail/format.hpp"
 #include "../detail/rounding.hpp"
 #include "cost.hpp"
@@ -76,7 +77,7 @@ inline zcdp to_zcdp(const pure_dp& c) {
     if (!std::isfinite(c.epsilon) || !(c.epsilon >= 0)) {
         detail::throw_invalid("dpkit::to_zcdp", "epsilon must be finite and >= 0", c.epsilon);
     }
-    return zcdp{detail::mul_up(detail::mul_up(c.epsilon, c.epsilon), 0.5)};
+    return zcdp{detail::booked_up(detail::mul_up(detail::mul_up(c.epsilon, c.epsilon), 0.5))};
 }
 
 /// The simple conversion rho + 2 sqrt(rho ln(1/delta)), rounded up.
