@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <cstdlib>
 #include <cstdint>
 #include <random>
 #include <set>
+#include <system_error>
 #include <type_traits>
 #include <vector>
 
@@ -109,6 +111,29 @@ TEST_CASE("a moved-from secure_generator rekeys instead of repeating", "[generat
         seen.insert(b());
     }
     CHECK(seen.size() == 1000);
+}
+
+TEST_CASE("a secure_generator whose reseed failed keeps failing until the OS answers", "[generator]") {
+    dpkit::secure_generator g;
+    std::set<std::uint64_t> before;
+    for (int i = 0; i < 10; ++i) before.insert(g());
+    dpkit::detail::os_random_test_failure.store(ENOSYS);  // the test hook: the OS refuses randomness
+    CHECK_THROWS_AS(g.reseed(), std::system_error);
+    int threw = 0;
+    for (int i = 0; i < 5; ++i) {
+        try {
+            (void)g();
+        } catch (const std::system_error&) {
+            ++threw;
+        }
+    }
+    CHECK(threw == 5);  // no draw falls back to the old key
+    CHECK_THROWS_AS(dpkit::secure_generator(), std::system_error);
+    dpkit::detail::os_random_test_failure.store(0);
+    std::set<std::uint64_t> after;
+    for (int i = 0; i < 300; ++i) after.insert(g());  // rekeyed: a fresh stream
+    CHECK(after.size() == 300);
+    for (auto v : before) CHECK(after.count(v) == 0);
 }
 
 #if !defined(_WIN32)

@@ -2,7 +2,26 @@
 /// \file
 /// dpkit::secure_generator, the default source of randomness: ChaCha20 keyed
 /// from the operating system's CSPRNG, with fast key erasure, rekeyed in every
-/// child after fork().
+/// child after a fork.
+///
+/// Fork detection. Every draw compares the generator's epoch with one word of
+/// process state (a load and a compare, no system call); on a mismatch the
+/// generator discards its key and buffered output and rekeys from the OS before
+/// it emits another word. What is detected:
+///  - fork() and anything else that runs pthread_atfork child handlers;
+///  - on Linux 4.14+ also a child made by a raw fork/clone syscall (no handler
+///    runs), because the word lives in a MADV_WIPEONFORK page that the kernel
+///    zero-fills in the child;
+///  - on Linux without MADV_WIPEONFORK, by comparing the process id on every
+///    draw instead (a getpid call per draw); this misses a raw-fork descendant
+///    that is given the pid of an exited ancestor whose generator state it holds.
+/// What is not detected: a copy of the whole process or machine outside the
+/// kernel's fork (VM snapshot clones, CRIU checkpoint/restore, a core image
+/// resumed twice), raw forks on systems other than Linux, and memory shared
+/// with a child through vfork or CLONE_VM (no copy is made, so nothing repeats).
+/// If the OS refuses randomness when a rekey is due, that draw throws
+/// std::system_error and so does every later draw until the OS answers: no word
+/// of the old key is ever emitted.
 
 #include <array>
 #include <cstdint>
@@ -16,10 +35,10 @@ namespace dpkit {
 
 /// A cryptographically secure std::uniform_random_bit_generator of 64-bit
 /// words. Keyed with 256 bits from the OS (getrandom / arc4random_buf /
-/// BCryptGenRandom); a child created by fork() never repeats its parent's
-/// stream, because the generator rekeys from the OS when it sees a new fork
-/// epoch. Not copyable (a copy would repeat the stream); movable (the source
-/// rekeys before its next use). Not thread-safe: use one per thread, no lock needed.
+/// BCryptGenRandom); a forked child never repeats its parent's stream (see the
+/// file comment for which forks are detected). Not copyable (a copy would repeat
+/// the stream); movable (the source rekeys before its next use). Not
+/// thread-safe: use one per thread, no lock needed.
 class secure_generator {
 public:
     using result_type = std::uint64_t;
@@ -27,6 +46,7 @@ public:
     static constexpr result_type min() noexcept { return 0; }
     static constexpr result_type max() noexcept { return std::numeric_limits<result_type>::max(); }
 
+    /// Keys the generator from the OS; throws std::system_error if the OS cannot provide randomness.
     secure_generator() {
         detail::ensure_fork_handler();
         reseed();
@@ -49,27 +69,45 @@ public:
 
     ~secure_generator() = default;
 
-    /// The next 64 uniformly random bits.
+    /// The next 64 uniformly random bits. Throws std::system_error if a rekey
+    /// is due (after a fork, a move or a failed reseed) and the OS refuses.
     result_type operator()() {
-        if (epoch_ != detail::fork_epoch.load(std::memory_order_relaxed)) [[unlikely]] reseed();
+        if (epoch_ != detail::fork_epoch_fast().load(std::memory_order_relaxed)) [[unlikely]] return checked_next();
         return stream_.next();
     }
 
-    /// Discards all state and rekeys from the OS.
+    /// Discards all state and rekeys from the OS. If the OS refuses, throws
+    /// std::system_error and leaves the generator keyless: every later draw
+    /// asks the OS again and throws while it keeps refusing.
     void reseed() {
+        forget();
+        const std::uint64_t epoch = detail::current_fork_epoch();
         std::array<std::uint32_t, 8> key{};
-        epoch_ = detail::fork_epoch.load(std::memory_order_relaxed);
-        detail::os_random_bytes(key.data(), sizeof key);
+        try {
+            detail::os_random_bytes(key.data(), sizeof key);
+        } catch (...) {
+            detail::secure_wipe(key.data(), sizeof key);
+            throw;
+        }
         stream_.rekey(key);
         detail::secure_wipe(key.data(), sizeof key);
+        epoch_ = epoch;
     }
 
 private:
+    /// The slow path: the fast word did not match (a fork, a stale generator,
+    /// or process-id detection, which looks at every draw).
+    result_type checked_next() {
+        if (epoch_ != detail::current_fork_epoch()) reseed();
+        return stream_.next();
+    }
+
     void forget() noexcept {
         stream_.wipe();
         epoch_ = stale_epoch;
     }
 
+    /// Never a current epoch: a generator holding it rekeys before its next word.
     static constexpr std::uint64_t stale_epoch = std::numeric_limits<std::uint64_t>::max();
 
     detail::chacha_stream stream_;
