@@ -270,3 +270,15 @@ TEST_CASE("a Laplace mechanism's cost is booked at or above its exact epsilon", 
     }
     CHECK(failures == 0);
 }
+
+TEST_CASE("integer Laplace accepts large epsilons (tiny scales are raised, never lowered)", "[laplace]") {
+    insecure_seeded_generator g(3);
+    for (double eps : {50.0, 710.0, 1e6, 1e300}) {
+        INFO("epsilon " << eps);
+        const laplace_mechanism<std::int64_t> m(epsilon{eps}, l1_sensitivity{1});
+        CHECK(m.cost().epsilon == eps);
+        // P[noise != 0] = 2 e^(-1/b) / (1 + e^(-1/b)) < 1e-21 here: the value comes back.
+        CHECK(m(std::int64_t{42}, g) == 42);
+        CHECK(m.noise_distribution().scale().to_double() >= 1 / eps);
+    }
+}

@@ -23,6 +23,7 @@
 /// so t = ceil((floor(D/g) + d) / epsilon) gives epsilon-DP exactly. Outputs are
 /// exact multiples of g, the same set for every input (see lattice.hpp).
 
+#include <algorithm>
 #include <cmath>
 #include <concepts>
 #include <cstdint>
@@ -142,7 +143,12 @@ private:
 
     void init_integer(double b, double eps) {
         if (!(b <= 0x1p56)) detail::throw_invalid(who, "noise scale must be <= 2^56 for integer values", b);
-        noise_.noise = discrete_laplace_distribution(rational::at_least(b, 62));
+        // Scales below 2^-62 are raised to it (more noise, never less privacy: the
+        // noise is then 0 with probability 1 - 2e^(-2^62) anyway); numerator bits
+        // shrink with the scale so that the dyadic denominator stays below 2^63.
+        const double scale = std::fmax(b, 0x1p-62);
+        const int exponent = std::ilogb(scale) + 1;  // 2^(exponent-1) <= scale < 2^exponent
+        noise_.noise = discrete_laplace_distribution(rational::at_least(scale, std::min(62, 62 + exponent)));
         epsilon_ = eps;
     }
 
