@@ -327,20 +327,16 @@ privacy_loss_distribution pld_of(const laplace_mechanism<T>& m, pld_options opti
                                                        m.sensitivity_in_steps(), options);
 }
 
+/// Binary randomized response: epsilon-RR is the worst case of its epsilon (KOV15), and a
+/// coin-flip survey is dominated by it (its epsilon is rounded up).
 inline privacy_loss_distribution pld_of(const randomized_response& m, pld_options options = {}) {
-    if (std::fabs(m.p_yes_given_yes() + m.p_yes_given_no() - 1) < 1e-15) {
-        const double e = std::exp(m.epsilon());
-        return privacy_loss_distribution::randomized_response(e / (1 + e), 1 / (1 + e), 2, options);
-    }
-    return privacy_loss_distribution::worst_case(m.cost(), options);
+    return privacy_loss_distribution::randomized_response_epsilon(m.epsilon(), 2, options);
 }
 
+/// k-ary randomized response at its epsilon (no overflow for any finite epsilon).
 template <class C>
 privacy_loss_distribution pld_of(const generalized_randomized_response<C>& m, pld_options options = {}) {
-    const double e = std::exp(m.epsilon());
-    const double k = static_cast<double>(m.size());
-    return privacy_loss_distribution::randomized_response(e / (e + k - 1), 1 / (e + k - 1), static_cast<int>(m.size()),
-                                                          options);
+    return privacy_loss_distribution::randomized_response_epsilon(m.epsilon(), static_cast<double>(m.size()), options);
 }
 
 /// PLD composition (dp_accounting's PLDAccountant): every spend's PLD is
