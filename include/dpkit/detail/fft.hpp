@@ -28,30 +28,46 @@
 #include <cmath>
 #include <complex>
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <numbers>
 #include <vector>
 
 namespace dpkit::detail {
 
-/// Twiddles and split factors for real FFTs of size n (a power of two >= 4).
+/// Twiddles for real FFTs of size n (a power of two >= 4).
 class real_fft_plan {
 public:
-    explicit real_fft_plan(std::size_t n) : n_(n), m_(n / 2), twiddle_(m_ > 1 ? m_ : 1), split_(m_) {
-        // twiddle_[h + k] = e^{-2 pi i k / (2h)} for the level of half-size h, k < h.
+    explicit real_fft_plan(std::size_t n) : n_(n), m_(n / 2), bits_(std::countr_zero(m_)), root_(m_) {
+        // root_[f] = e^{-i pi f / m} for f < m; sin and cos are evaluated on the first
+        // octant only and the rest follows by exact symmetries.
+        const std::size_t eighth = m_ / 4;  // pi f / m <= pi/4
+        for (std::size_t f = 0; f <= eighth && f < m_; ++f) {
+            const double angle = std::numbers::pi * static_cast<double>(f) / static_cast<double>(m_);
+            root_[f] = {std::cos(angle), -std::sin(angle)};
+        }
+        for (std::size_t f = eighth + 1; f <= m_ / 2 && f < m_; ++f) {
+            const auto r = root_[m_ / 2 - f];  // angle pi/2 - that one
+            root_[f] = {-r.imag(), -r.real()};
+        }
+        for (std::size_t f = m_ / 2 + 1; f < m_; ++f) {
+            const auto r = root_[m_ - f];  // angle pi - that one
+            root_[f] = {-r.real(), r.imag()};
+        }
+        // twiddle_[h + k] = e^{-i pi k / h} = root_[k m / h], contiguous per level (half-size h).
+        twiddle_.resize(std::max<std::size_t>(m_, 2));
         for (std::size_t h = 1; h < m_; h <<= 1) {
-            for (std::size_t k = 0; k < h; ++k) {
-                const double angle = -std::numbers::pi * static_cast<double>(k) / static_cast<double>(h);
-                twiddle_[h + k] = {std::cos(angle), std::sin(angle)};
-            }
+            for (std::size_t k = 0; k < h; ++k) twiddle_[h + k] = root_[k * (m_ / h)];
         }
         // split_[p] = e^{-2 pi i f / n} for the frequency f = bit-reverse(p) held at position p.
-        const int bits = std::countr_zero(m_);
+        // Computed directly (a gather from root_ in bit-reversed order would miss the cache).
+        split_.resize(m_);
         for (std::size_t p = 0; p < m_; ++p) {
-            std::size_t f = 0;
-            for (int b = 0; b < bits; ++b) f |= ((p >> b) & 1u) << (bits - 1 - b);
-            const double angle = -2 * std::numbers::pi * static_cast<double>(f) / static_cast<double>(n_);
-            split_[p] = {std::cos(angle), std::sin(angle)};
+            const double angle = std::numbers::pi * static_cast<double>(reverse(p)) / static_cast<double>(m_);
+            split_[p] = {std::cos(angle), -std::sin(angle)};
         }
+        root_.clear();
+        root_.shrink_to_fit();
     }
 
     std::size_t size() const noexcept { return n_; }
@@ -89,6 +105,19 @@ public:
     }
 
 private:
+    /// The bit reversal of p over log2(m) bits (the frequency held at position p).
+    std::size_t reverse(std::size_t p) const noexcept {
+        std::size_t r = 0;
+        for (int b = 0; b < bits_; b += 8) r = (r << 8) | byte_reverse(static_cast<unsigned>((p >> b) & 0xffu));
+        return r >> (((bits_ + 7) / 8) * 8 - bits_);
+    }
+    static std::size_t byte_reverse(unsigned v) noexcept {
+        v = ((v & 0xf0u) >> 4) | ((v & 0x0fu) << 4);
+        v = ((v & 0xccu) >> 2) | ((v & 0x33u) << 2);
+        v = ((v & 0xaau) >> 1) | ((v & 0x55u) << 1);
+        return v;
+    }
+
     // X_f = E + w O and X_{m-f} = conj(E - w O) with E = (Z_f + conj Z_{m-f})/2, O = (Z_f - conj Z_{m-f})/(2i).
     static void split_pair(std::complex<double>& zp, std::complex<double>& zq, std::complex<double> w) {
         const double ar = zp.real(), ai = zp.imag(), br = zq.real(), bi = zq.imag();
@@ -117,17 +146,16 @@ private:
             return;
         }
         const std::size_t h = n / 2;
-        const std::complex<double>* w = twiddle_.data() + h;
         double* d = reinterpret_cast<double*>(a);
-        const double* t = reinterpret_cast<const double*>(w);
-        for (std::size_t k = 0; k < h; ++k) {
+        const double* t = reinterpret_cast<const double*>(twiddle_.data() + h);
+        for (std::size_t k = 0, s = 0; k < h; ++k, s += 2) {
             const double ur = d[2 * k], ui = d[2 * k + 1];
             const double vr = d[2 * (k + h)], vi = d[2 * (k + h) + 1];
             const double xr = ur - vr, xi = ui - vi;
             d[2 * k] = ur + vr;
             d[2 * k + 1] = ui + vi;
-            d[2 * (k + h)] = xr * t[2 * k] - xi * t[2 * k + 1];
-            d[2 * (k + h) + 1] = xr * t[2 * k + 1] + xi * t[2 * k];
+            d[2 * (k + h)] = xr * t[s] - xi * t[s + 1];
+            d[2 * (k + h) + 1] = xr * t[s + 1] + xi * t[s];
         }
         dif(a, h);
         dif(a + h, h);
@@ -144,13 +172,12 @@ private:
         const std::size_t h = n / 2;
         dit(a, h);
         dit(a + h, h);
-        const std::complex<double>* w = twiddle_.data() + h;
         double* d = reinterpret_cast<double*>(a);
-        const double* t = reinterpret_cast<const double*>(w);
-        for (std::size_t k = 0; k < h; ++k) {
+        const double* t = reinterpret_cast<const double*>(twiddle_.data() + h);
+        for (std::size_t k = 0, s = 0; k < h; ++k, s += 2) {
             const double ur = d[2 * k], ui = d[2 * k + 1];
             const double xr = d[2 * (k + h)], xi = d[2 * (k + h) + 1];
-            const double vr = xr * t[2 * k] + xi * t[2 * k + 1], vi = xi * t[2 * k] - xr * t[2 * k + 1];
+            const double vr = xr * t[s] + xi * t[s + 1], vi = xi * t[s] - xr * t[s + 1];
             d[2 * k] = ur + vr;
             d[2 * k + 1] = ui + vi;
             d[2 * (k + h)] = ur - vr;
@@ -160,9 +187,25 @@ private:
 
     std::size_t n_;
     std::size_t m_;
+    int bits_;
+    std::vector<std::complex<double>> root_;  // e^{-i pi f / m}, only while building
     std::vector<std::complex<double>> twiddle_;
     std::vector<std::complex<double>> split_;
 };
+
+/// A shared plan of size n; the most recent one is kept for reuse.
+inline std::shared_ptr<const real_fft_plan> fft_plan(std::size_t n) {
+    static std::mutex mutex;
+    static std::shared_ptr<const real_fft_plan> last;
+    {
+        std::lock_guard lock(mutex);
+        if (last && last->size() == n) return last;
+    }
+    auto plan = std::make_shared<const real_fft_plan>(n);
+    std::lock_guard lock(mutex);
+    last = plan;
+    return plan;
+}
 
 /// Relative error bound of real_fft_plan's transforms of size n, per coefficient
 /// against the input's 1-norm and in the 2-norm (see the file comment).

@@ -659,12 +659,13 @@ private:
         // its 2-norm error is within factor * sqrt(n) * ||x||_2 (detail/fft.hpp), so
         // |exact^c - z^c| <= c |error| (|z| + e)^{c-1}; the powering rounds by < 3 c u
         // relative. Frequencies 1..n/2-1 stand for their conjugates too (weight 2).
-        const detail::real_fft_plan plan(n);
+        const auto plan_ptr = detail::fft_plan(n);
+        const detail::real_fft_plan& plan = *plan_ptr;
         const double factor = detail::fft_error_factor(n);
         std::vector<double> x(n);
         std::vector<std::complex<double>> spec;
-        std::vector<std::complex<double>> prod(half, {0, 0});
         const bool single = parts.size() == 1;
+        std::vector<std::complex<double>> prod(single ? 0 : half, {0, 0});
         std::vector<double> err(single ? 0 : half + 1, 0.0);        // per-frequency bound (index half: Nyquist)
         std::vector<double> magnitude(single ? 0 : half + 1, 0.0);  // |computed product|
         double sum_forward = 0;  // single part: sum of squared propagated forward errors (per-frequency bound)
@@ -722,23 +723,42 @@ private:
             const double zm = raise({spec[0].imag(), 0}, fm, pm, rm).real();
             combine(0, std::fabs(z0), f0, p0, r0, 1);
             combine(half, std::fabs(zm), fm, pm, rm, 1);
-            prod[0] = i == 0 ? std::complex<double>(z0, zm) : std::complex<double>(prod[0].real() * z0, prod[0].imag() * zm);
-            if (!single) {
+            if (single) {
+                spec[0] = {z0, zm};
+            } else {
+                prod[0] = i == 0 ? std::complex<double>(z0, zm) : std::complex<double>(prod[0].real() * z0, prod[0].imag() * zm);
                 magnitude[0] = std::fabs(prod[0].real());
                 magnitude[half] = std::fabs(prod[0].imag());
             }
+            // |z| at or below `negligible` means (|z| + e)^c < 1e-290: the power is dropped
+            // (its exact value is below that) without computing it.
+            const double r_max = std::exp(-290 * std::log(10.0) / cd) * (1 - 1e-9);
+            const double negligible = r_max > e ? (r_max - e) / (1 + 8 * u) : -1.0;
+            const double negligible2 = negligible > 0 ? negligible * negligible : -1.0;
             for (std::size_t k = 1; k < half; ++k) {
+                const std::complex<double> z = spec[k];
+                if (z.real() * z.real() + z.imag() * z.imag() <= negligible2) {
+                    if (single) {
+                        spec[k] = {0, 0};
+                    } else {
+                        combine(k, 0, 0, 1e-290, 0, 2);
+                        prod[k] = {0, 0};
+                        magnitude[k] = 0;
+                    }
+                    continue;
+                }
                 double forward = 0, power = 0, rc1 = 0;
-                const std::complex<double> zc = raise(spec[k], forward, power, rc1);
+                const std::complex<double> zc = raise(z, forward, power, rc1);
                 combine(k, mag(zc), forward, power, rc1, 2);
                 if (single) {
-                    prod[k] = zc;
+                    spec[k] = zc;
                 } else {
                     prod[k] = i == 0 ? zc : prod[k] * zc;
                     magnitude[k] = mag(prod[k]);
                 }
             }
         }
+        if (single) prod.swap(spec);
         double spectral = 0;  // 2-norm of the spectral error
         if (single) {
             const double cd = static_cast<double>(parts[0].count);
@@ -748,6 +768,8 @@ private:
             for (std::size_t k = 1; k < half; ++k) s += 2 * err[k] * err[k];
             spectral = std::sqrt(s);
         }
+        // Dropped powers (each below 1e-290, whose squares underflow above).
+        spectral += std::sqrt(2 * static_cast<double>(half)) * 1e-290 * 2 * static_cast<double>(parts.size());
         // The inverse transform's own rounding: within factor * ||Y||_2 summed over the outputs.
         double y2 = prod[0].real() * prod[0].real() + prod[0].imag() * prod[0].imag();
         for (std::size_t k = 1; k < half; ++k) y2 += 2 * (prod[k].real() * prod[k].real() + prod[k].imag() * prod[k].imag());
