@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <string>
+#include <limits>
+#include <vector>
 
 #include "../support/csv.hpp"
 #include "../support/dpkit_catch.hpp"
@@ -125,4 +127,141 @@ TEST_CASE("mechanisms' PLDs and the PLD accountant", "[pld][accountant]") {
     CHECK(acct.spent().epsilon <= 2.0);
     CHECK(acct.try_spend(pure_dp{0.0}, "free"));
     CHECK(std::holds_alternative<std::shared_ptr<const pld>>(acct.ledger().front().cost));
+}
+
+namespace {
+// Reference rows of tests/data/pld_extremes.csv (mpmath, see pld_extremes.py) for one case.
+std::vector<dpkit_test::csv_row> extremes(const std::string& which) {
+    std::vector<dpkit_test::csv_row> out;
+    for (const auto& row : dpkit_test::read_csv(DPKIT_TEST_DATA "/pld_extremes.csv"))
+        if (row.at("case") == which) out.push_back(row);
+    return out;
+}
+constexpr double inf = std::numeric_limits<double>::infinity();
+}  // namespace
+
+TEST_CASE("PLD constructors at extreme losses: a loss beyond the grid goes to the infinity mass", "[pld][extreme]") {
+    // Laplace with 1/b = 1500 and 2000: exp(-1/b) underflows; the loss 1/b lies beyond the default grid.
+    for (const auto& row : extremes("laplace_eps")) {
+        const double inv_b = number(row, "eps0");
+        const double exact = number(row, "eps");
+        INFO("1/b " << inv_b);
+        CHECK(pld::laplace(1 / inv_b).epsilon_for_delta(1e-5) >= exact);
+        // On a grid wide enough for the loss, the value is exact up to the grid.
+        const double eps = pld::laplace(1 / inv_b, pld_options{0.05, 1e-15}).epsilon_for_delta(1e-5);
+        CHECK(eps >= exact);
+        CHECK(eps <= exact + 0.06);
+    }
+    accountant<pld_composition> acct(approx_dp{1.0, 1e-5}, "tight");
+    CHECK_FALSE(acct.try_spend(pld::laplace(1.0 / 1500), "leak"));
+    // Tiny Gaussian noise: the loss has mean 1/(2 sigma^2) = 5e5.
+    CHECK(pld::gaussian(1e-3).epsilon_for_delta(1e-5) >= 5e5);
+    CHECK(pld::gaussian(1e-3).delta_for_epsilon(100) >= 1 - 1e-12);
+    // Discrete Laplace with t = 1e-3 and shift 5: losses +-5000.
+    CHECK(pld::discrete_laplace(1e-3, 5).epsilon_for_delta(1e-5) >= 4999);
+    CHECK(pld::discrete_laplace(1e-3, 1, pld_options{0.5, 1e-15}).epsilon_for_delta(1e-5) >= 999.99);
+    CHECK(pld::discrete_laplace(1e-3, 1, pld_options{0.5, 1e-15}).epsilon_for_delta(1e-5) <= 1000.5);
+    // Discrete Gaussian with sigma2 = 1/4 and shift 100: losses about 2e4.
+    CHECK(pld::discrete_gaussian(0.25, 100).epsilon_for_delta(1e-5) >= 1e4);
+    // eps0 = 800 and 710: exp(eps0) overflows.
+    for (const auto& row : extremes("rr_eps")) {
+        const double eps0 = number(row, "eps0");
+        const double exact = number(row, "eps");
+        INFO("eps0 " << eps0 << " m " << row.at("k"));
+        const pld_options coarse{1e-2, 1e-15};
+        if (row.at("k") == "2") {
+            const double eps = pld::worst_case(pure_dp{eps0}, coarse).epsilon_for_delta(1e-5);
+            CHECK(eps >= exact);
+            CHECK(eps <= exact + 0.011);
+            CHECK(pld::worst_case(pure_dp{eps0}).epsilon_for_delta(1e-5) >= exact);
+            const double e2 = pld_of(randomized_response(epsilon{eps0}), coarse).epsilon_for_delta(1e-5);
+            CHECK(e2 >= exact);
+            CHECK(e2 <= exact + 0.011);
+        } else {
+            const double eps = pld_of(generalized_randomized_response<>(epsilon{eps0}, 3), coarse).epsilon_for_delta(1e-5);
+            CHECK(eps >= exact);
+            CHECK(eps <= exact + 0.011);
+        }
+    }
+    // Tiny eps0: every loss sits at the grid points next to 0.
+    const pld tiny = pld::worst_case(pure_dp{1e-8});
+    CHECK(tiny.delta_for_epsilon(0) >= std::tanh(0.5e-8) * (1 - 1e-6));
+    CHECK(tiny.epsilon_for_delta(1e-9) <= 2e-4);
+    // Poisson-subsampled Gaussian, q = 1e-8, sigma = 1e-3: a sampled step leaks everything,
+    // so delta(eps) >= q (1 - 1e-9) at every eps, and epsilon at delta < q is huge.
+    const pld sub = pld::poisson_subsampled_gaussian(1e-8, 1e-3);
+    CHECK(sub.delta_for_epsilon(1.0) >= 1e-8 * (1 - 1e-6));
+    CHECK(sub.delta_for_epsilon(300.0) >= 1e-8 * (1 - 1e-6));
+    CHECK(sub.epsilon_for_delta(1e-9) >= 300);
+    CHECK(sub.epsilon_for_delta(1e-5) <= 1e-3);
+    // from_profiles with a profile that never reaches 0 on the grid (a loss of 1e6).
+    auto far = [](double eps) { return eps < 1e6 ? 0.5 * -std::expm1(eps - 1e6) : 0.0; };
+    CHECK(pld::from_profiles(far, far).epsilon_for_delta(1e-5) == inf);
+}
+
+TEST_CASE("calibration under the PLD rule meets the target at extreme epsilon", "[pld][extreme][calibration]") {
+    // True answer: 1/b = 2000 - 2 ln(1 - 1e-5); anything smaller leaks more.
+    const pld_options coarse{1e-2, 1e-15};
+    const double b = calibrate_laplace<pld_composition>(1, approx_dp{2000.0, 1e-5}, coarse);
+    CHECK(b >= 1 / (2000 - 2 * std::log1p(-1e-5)));
+    CHECK(pld::laplace(b, coarse).epsilon_for_delta(1e-5) <= 2000);
+    CHECK(b <= 1.001 / 2000);  // and not much more noise than needed
+}
+
+TEST_CASE("approximate DP in a PLD: delta > 0 goes to the infinity mass", "[pld][approx]") {
+    for (const auto& row : extremes("approx_rr")) {
+        const double eps0 = number(row, "eps0");
+        const double delta0 = number(row, "delta0");
+        const auto k = static_cast<std::uint64_t>(number(row, "k"));
+        const double eps = number(row, "eps");
+        const double exact = number(row, "delta");
+        const auto composed = pld::worst_case(approx_dp{eps0, delta0}, pld_options{1e-3, 1e-15}).self_compose(k);
+        INFO("eps0 " << eps0 << " delta0 " << delta0 << " k " << k << " eps " << eps);
+        const double d = composed.delta_for_epsilon(eps);
+        CHECK(d >= exact * (1 - 1e-12));
+        CHECK(d <= exact * (1 + 1e-6) + 1e-10);  // FFT round-off bounds add ~1e-11
+    }
+    accountant<pld_composition> acct(approx_dp{5.0, 1e-3}, "approx");
+    for (int i = 0; i < 5; ++i) acct.spend(approx_dp{1.0, 1e-6}, "step");
+    CHECK(acct.spent().epsilon >= 0);
+    CHECK(acct.spent().epsilon <= 5.0);
+    // 5 spends of (1, 1e-6): exact epsilon at delta = 1e-3 from the KOV profile with delta0.
+    CHECK(acct.spent().epsilon >= kov_optimal_epsilon(1.0, 5, 1 - (1 - 1e-3) / std::pow(1 - 1e-6, 5)) * (1 - 1e-9));
+    const gaussian_mechanism<double> vec(epsilon{1.0}, delta{1e-5}, l2_sensitivity{1.0}, dimension{4});
+    const pld p = pld_of(vec);
+    CHECK(p.delta_for_epsilon(1.0) >= 1e-5);
+    CHECK(p.delta_for_epsilon(1.0) <= 1e-5 * (1 + 1e-6));
+    CHECK(p.epsilon_for_delta(2e-5) <= 1.0 + 1e-3);
+}
+
+TEST_CASE("randomized-response PLDs need a distribution", "[pld]") {
+    CHECK_THROWS_WITH(pld::randomized_response(0.3, 0.1, 2),
+                      "dpkit::privacy_loss_distribution: p_truth + (m - 1) p_other must be 1 within 1e-12 (got 0.4)");
+    CHECK_NOTHROW(pld::randomized_response(0.75, 0.25, 2));
+    CHECK_NOTHROW(pld::randomized_response(0.4, 0.2, 4));
+}
+
+TEST_CASE("PLD accountant: repeated spends compose with counts, and each decision is that of the composed PLD", "[pld][accountant]") {
+    const pld_options coarse{1e-3, 1e-15};
+    const pld step = pld::gaussian(4.0, coarse);
+    accountant<pld_composition> acct(approx_dp{3.0, 1e-5}, "repeated");
+    std::uint64_t n = 0;
+    while (acct.try_spend(step, "step")) ++n;
+    INFO("accepted " << n);
+    REQUIRE(n >= 2);
+    // Accepted: n compositions fit; refused: n + 1 do not (by the composition itself).
+    CHECK(step.self_compose(n).epsilon_for_delta(1e-5) <= 3.0);
+    CHECK(step.self_compose(n + 1).epsilon_for_delta(1e-5) > 3.0);
+    CHECK(acct.spent().epsilon <= 3.0);
+    CHECK(acct.spent().epsilon >= step.self_compose(n).epsilon_for_delta(1e-5) * (1 - 1e-9) - 1e-9);
+    // Distinct costs: a pure-DP spend enters on the same grid and composes with the rest.
+    accountant<pld_composition> mixed(approx_dp{3.0, 1e-5}, "mixed");
+    mixed.spend(step, "a");
+    mixed.spend(pure_dp{0.5}, "b");
+    mixed.spend(step, "c");
+    const double eps = mixed.spent().epsilon;
+    const pld expected = step.self_compose(2).compose(pld::worst_case(pure_dp{0.5}, coarse));
+    CHECK(eps == dpkit_test::approx(expected.epsilon_for_delta(1e-5)).epsilon(1e-9));
+    CHECK_THROWS_WITH(mixed.spend(pld::gaussian(4.0), "other grid"),
+                      "dpkit::accountant: every PLD must use the interval of the first spend (got 1e-04)");
 }

@@ -10,6 +10,7 @@
 /// zcdp (rho split evenly, CKS20 conversion), renyi, pld.
 /// Laplace: basic (k/epsilon), advanced, optimal_homogeneous (KOV15), zcdp, renyi, pld.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
@@ -52,6 +53,54 @@ double smallest_fitting(const char* who, double lo, double hi, double tolerance,
     return hi;
 }
 
+/// The smallest noise in [lo, hi] (up to a relative `tolerance`) whose epsilon
+/// epsilon_of(noise) is at most `target`, assuming epsilon decreases with the
+/// noise: bracketing (doubling hi, halving lo), then the Illinois variant of
+/// regula falsi on epsilon - target, bisecting where epsilon is infinite.
+/// Returns a noise that fits (its epsilon was computed and is <= target).
+template <class Epsilon>
+double smallest_fitting_noise(const char* who, double lo, double hi, double tolerance, double target, Epsilon epsilon_of) {
+    double f_hi = epsilon_of(hi) - target;
+    while (!(f_hi <= 0)) {
+        lo = hi;
+        hi *= 2;
+        if (hi > 1e300) throw_invalid(who, "no finite noise meets the target");
+        f_hi = epsilon_of(hi) - target;
+    }
+    double f_lo = epsilon_of(lo) - target;
+    while (f_lo <= 0) {
+        if (!(lo > 1e-300)) return lo;
+        hi = lo;
+        f_hi = f_lo;
+        lo /= 2;
+        f_lo = epsilon_of(lo) - target;
+    }
+    int side = 0;  // which end moved last (Illinois halving of the stale end's value)
+    while (hi - lo > hi * tolerance) {
+        double mid = lo + (hi - lo) / 2;
+        if (std::isfinite(f_lo)) {
+            const double t = f_lo / (f_lo - f_hi);
+            // Keep the step inside the bracket, away from its ends.
+            mid = lo + std::clamp(t, 0.02, 0.98) * (hi - lo);
+            // Aim a little past the root so the step tends to fit and shrink the bracket from above.
+            mid = std::min(hi, mid + 0.25 * hi * tolerance);
+        }
+        const double f = epsilon_of(mid) - target;
+        if (f <= 0) {
+            hi = mid;
+            f_hi = f;
+            if (side == 1) f_lo /= 2;
+            side = 1;
+        } else {
+            lo = mid;
+            f_lo = f;
+            if (side == -1) f_hi /= 2;
+            side = -1;
+        }
+    }
+    return hi;
+}
+
 /// Whether k uses of a mechanism with this RDP curve fit the target.
 inline bool rdp_fits(rdp_curve curve, double k, const approx_dp& target) {
     for (auto& e : curve.epsilons) e = mul_up(e, k);
@@ -77,12 +126,16 @@ double calibrate_gaussian(std::uint64_t k, const approx_dp& target, pld_options 
         return detail::smallest_fitting(who, 1e-3, 1.0, 1e-12,
                                         [&](double z) { return detail::rdp_fits(gaussian_rdp(z), kd, target); });
     } else if constexpr (std::is_same_v<Rule, pld_composition>) {
-        // k Gaussians compose exactly to one with sigma / sqrt(k): start the search there.
+        // k Gaussians compose exactly to one with sigma / sqrt(k), and the discretised PLD
+        // dominates the exact one, so nothing below `exact` fits: on a fine grid the first
+        // try, exact (1 + 1e-6), is already within the tolerance.
         const double exact = detail::mul_up(std::sqrt(kd), analytic_gaussian_sigma(target.epsilon, target.delta, 1.0));
-        return detail::smallest_fitting(who, exact, exact * 1.001, 1e-6, [&](double z) {
-            return privacy_loss_distribution::gaussian(z, options).self_compose(k).epsilon_for_delta(target.delta) <=
-                   target.epsilon;
-        });
+        auto epsilon_of = [&](double z) {
+            return privacy_loss_distribution::gaussian(z, options).self_compose(k).epsilon_for_delta(target.delta);
+        };
+        const double first = exact * (1 + 1e-6);
+        if (epsilon_of(first) <= target.epsilon) return first;
+        return detail::smallest_fitting_noise(who, first, exact * 1.001, 1e-6, target.epsilon, epsilon_of);
     } else {
         static_assert(!sizeof(Rule), "calibrate_gaussian: the rule must be basic, zcdp, renyi or pld composition");
     }
@@ -116,10 +169,11 @@ double calibrate_laplace(std::uint64_t k, const approx_dp& target, pld_options o
             return detail::smallest_fitting(who, 1e-3, 1.0, 1e-12,
                                             [&](double b) { return detail::rdp_fits(laplace_rdp(b), kd, target); });
         } else if constexpr (std::is_same_v<Rule, pld_composition>) {
-            const double basic = detail::div_up(kd, target.epsilon);
-            return detail::smallest_fitting(who, basic / 20, basic, 1e-6, [&](double b) {
-                return privacy_loss_distribution::laplace(b, options).self_compose(k).epsilon_for_delta(target.delta) <=
-                       target.epsilon;
+            // Laplace is tighter than any (1/b)-DP mechanism: the optimal homogeneous
+            // composition's scale fits, and the search starts below it.
+            const double kov = calibrate_laplace<optimal_homogeneous_composition>(k, target);
+            return detail::smallest_fitting_noise(who, kov / 2, kov, 1e-6, target.epsilon, [&](double b) {
+                return privacy_loss_distribution::laplace(b, options).self_compose(k).epsilon_for_delta(target.delta);
             });
         } else {
             static_assert(!sizeof(Rule), "calibrate_laplace: unsupported rule");

@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <cmath>
 #include <concepts>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -332,51 +334,136 @@ privacy_loss_distribution pld_of(const laplace_mechanism<T>& m, pld_options opti
                                                        m.sensitivity_in_steps(), options);
 }
 
+/// Binary randomized response: epsilon-RR is the worst case of its epsilon (KOV15), and a
+/// coin-flip survey is dominated by it (its epsilon is rounded up).
 inline privacy_loss_distribution pld_of(const randomized_response& m, pld_options options = {}) {
-    if (std::fabs(m.p_yes_given_yes() + m.p_yes_given_no() - 1) < 1e-15) {
-        const double e = std::exp(m.epsilon());
-        return privacy_loss_distribution::randomized_response(e / (1 + e), 1 / (1 + e), 2, options);
-    }
-    return privacy_loss_distribution::worst_case(m.cost(), options);
+    return privacy_loss_distribution::randomized_response_epsilon(m.epsilon(), 2, options);
 }
 
+/// k-ary randomized response at its epsilon (no overflow for any finite epsilon).
 template <class C>
 privacy_loss_distribution pld_of(const generalized_randomized_response<C>& m, pld_options options = {}) {
-    const double e = std::exp(m.epsilon());
-    const double k = static_cast<double>(m.size());
-    return privacy_loss_distribution::randomized_response(e / (e + k - 1), 1 / (e + k - 1), static_cast<int>(m.size()),
-                                                          options);
+    return privacy_loss_distribution::randomized_response_epsilon(m.epsilon(), static_cast<double>(m.size()), options);
 }
 
-/// PLD composition (dp_accounting's PLDAccountant): every spend's PLD is
-/// convolved into the running total, and the total's epsilon at the budget's
-/// delta must stay within the budget's epsilon. Pure and approximate DP costs
-/// enter as their worst-case PLD. All PLDs must share the grid of `options`.
+/// PLD composition (dp_accounting's PLDAccountant): the total is the
+/// composition of every spend's PLD, and its epsilon at the budget's delta must
+/// stay within the budget's epsilon. Pure and approximate DP costs enter as their
+/// worst-case PLD. All PLDs must share one grid interval.
+///
+/// The state keeps each distinct PLD once with its count, so the composition is
+/// one FFT per distinct PLD raised to its count. A spend is checked first by a
+/// Chernoff bound on the delta of that same composition (from each pmf's moment
+/// generating function, the bound behind Renyi accounting); only when the bound
+/// does not fit is the composition computed (and kept for spent()). Both are
+/// upper bounds on the exact composition of the discretised PLDs, and spent()
+/// reports the smaller.
 struct pld_composition : detail::converted_composition<pld_composition> {
+    /// One distinct PLD spent `count` times, with its moment bounds (both directions).
+    struct part {
+        std::shared_ptr<const privacy_loss_distribution> pld;
+        std::uint64_t count = 0;
+        std::shared_ptr<const std::vector<detail::pld_moments>> moments;
+    };
     struct state {
-        std::shared_ptr<const privacy_loss_distribution> total;  // null: nothing spent
-        double epsilon = 0;                                       // budget only
-        double delta = 0;                                         // budget only
+        std::vector<part> parts;  // empty: nothing spent
+        mutable std::shared_ptr<const privacy_loss_distribution> total;  // the composition, once computed
+        double epsilon = 0;       // budget only
+        double delta = 0;         // budget only
     };
     static constexpr const char* name = "PLD composition";
 
     static state budget_state(const approx_dp& b) { return budget_fields(b, state{}); }
-    static state add(const state& s, const privacy_loss_distribution& c) {
-        state out = s;
-        out.total = std::make_shared<const privacy_loss_distribution>(s.total ? s.total->compose(c) : c);
-        return out;
-    }
     static state add(const state& s, const std::shared_ptr<const privacy_loss_distribution>& c) {
         if (!c) detail::throw_invalid("dpkit::accountant", "the PLD must not be null");
-        return add(s, *c);
+        if (!s.parts.empty() && c->options().interval != s.parts.front().pld->options().interval) {
+            detail::throw_invalid("dpkit::accountant", "every PLD must use the interval of the first spend",
+                                  c->options().interval);
+        }
+        state out = s;
+        out.total = nullptr;
+        for (auto& p : out.parts) {
+            if (p.pld == c || *p.pld == *c) {
+                if (p.count == std::numeric_limits<std::uint64_t>::max()) {
+                    throw overflow_error("dpkit::accountant: too many spends of one PLD");
+                }
+                ++p.count;
+                return out;
+            }
+        }
+        auto moments = std::make_shared<std::vector<detail::pld_moments>>();
+        const double h = c->options().interval;
+        moments->push_back(privacy_loss_distribution::moments(c->remove_direction(), h));
+        if (!c->symmetric()) moments->push_back(privacy_loss_distribution::moments(c->add_direction(), h));
+        out.parts.push_back(part{c, 1, std::move(moments)});
+        return out;
     }
-    static state add(const state& s, const pure_dp& c) { return add(s, privacy_loss_distribution::worst_case(c)); }
+    static state add(const state& s, const privacy_loss_distribution& c) {
+        return add(s, std::make_shared<const privacy_loss_distribution>(c));
+    }
+    /// Pure and approximate DP costs: their worst case on the grid of the spends so far.
+    static state add(const state& s, const pure_dp& c) { return add(s, privacy_loss_distribution::worst_case(c, grid(s))); }
     static state add(const state& s, const approx_dp& c) {
         detail::check_delta_cost(c.delta);
-        return add(s, privacy_loss_distribution::worst_case(c));
+        return add(s, privacy_loss_distribution::worst_case(c, grid(s)));
     }
+    static pld_options grid(const state& s) { return s.parts.empty() ? pld_options{} : s.parts.front().pld->options(); }
+
+    /// The composition of everything spent (computed once per state).
+    static const privacy_loss_distribution& total(const state& s) {
+        if (!s.total) {
+            std::vector<privacy_loss_distribution::power> powers;
+            for (const auto& p : s.parts) powers.push_back({p.pld.get(), p.count});
+            s.total = std::make_shared<const privacy_loss_distribution>(privacy_loss_distribution::compose_powers(powers));
+        }
+        return *s.total;
+    }
+
+    /// Chernoff bound on the epsilon of the composition at delta (rounded up; may be +inf).
+    static double bound_epsilon(const state& s, double delta) {
+        const auto& orders = detail::pld_orders();
+        double worst = 0;
+        for (std::size_t direction = 0; direction < 2; ++direction) {
+            double log_keep = 0;
+            for (const auto& p : s.parts) {
+                const auto& pmf = direction == 0 ? p.pld->remove_direction() : p.pld->add_direction();
+                log_keep += static_cast<double>(p.count) * std::log1p(-pmf.infinity_mass);
+            }
+            const double infinity = -std::expm1(log_keep) * (1 + 1e-12);
+            if (!(infinity < delta)) return detail::infinity;
+            const double log_room = std::log(delta - infinity) - 1e-12;
+            double best = detail::infinity;
+            for (std::size_t j = 0; j < orders.size(); ++j) {
+                // delta_finite(eps) <= C(lambda) e^{-lambda eps} E[e^{lambda L}; L finite],
+                // C(lambda) = (lambda / (1 + lambda))^lambda / (1 + lambda).
+                const double lambda = orders[j];
+                double log_mgf = 0;
+                bool empty = false;
+                for (const auto& p : s.parts) {
+                    const auto& m = (*p.moments)[std::min(direction, p.moments->size() - 1)];
+                    if (m.empty) {
+                        empty = true;
+                        break;
+                    }
+                    log_mgf += static_cast<double>(p.count) * m.up[j];
+                }
+                if (empty) return detail::infinity;
+                const double log_c = -std::log1p(lambda) - lambda * std::log1p(1 / lambda);
+                best = std::min(best, (log_mgf + log_c - log_room) / lambda);
+            }
+            worst = std::max(worst, best);
+        }
+        return std::max(0.0, detail::next_up(worst + 1e-12 * (1 + std::fabs(worst))));
+    }
+
     static double composed_epsilon(const state& s, double delta) {
-        return s.total ? s.total->epsilon_for_delta(delta) : 0.0;
+        if (s.parts.empty()) return 0.0;
+        return std::min(bound_epsilon(s, delta), total(s).epsilon_for_delta(delta));
+    }
+    static bool within(const state& spent, const state& budget) {
+        if (spent.parts.empty()) return true;
+        if (bound_epsilon(spent, budget.delta) <= budget.epsilon) return true;
+        return total(spent).epsilon_for_delta(budget.delta) <= budget.epsilon;
     }
     template <class M>
     static auto cost_of(const M& m) {

@@ -8,13 +8,34 @@
 ///
 /// Discretisation: "connect the dots" (Doroshenko, Ghazi, Kamath, Kumar,
 /// Manurangsi 2022): losses on the grid i*h carry masses chosen so that the
-/// discrete delta(eps) equals the mechanism's exact privacy profile at every grid
+/// discrete delta(eps) equals the mechanism's privacy profile at every grid
 /// point and interpolates it linearly in e^eps in between; the profile is convex
-/// in e^eps, so the discrete PLD dominates the true one (pessimistic). Mass
-/// above the grid becomes P[L = inf]; mass below it sits at the lowest grid
-/// point (a larger loss). Composition convolves the pmfs by FFT and truncates
-/// the same pessimistic way. Add/remove neighbours are kept as two directions
-/// and every query takes the worse one.
+/// in e^eps, so the discrete PLD dominates the true one (pessimistic). The grid
+/// of one PLD spans at most detail::pld_max_grid_points points: its top is the
+/// first grid point where delta(eps) is within tail_mass of delta(+inf) or the
+/// end of that span, and delta there becomes P[L = inf] (so a delta > 0 of an
+/// approximate-DP guarantee, or a loss beyond the grid, lands in the infinity
+/// mass); mass below the grid sits at its lowest point (a larger loss).
+/// Add/remove neighbours are kept as two directions (one when the mechanism is
+/// symmetric) and every query takes the worse one.
+///
+/// Composition (compose, self_compose, compose_powers) multiplies the
+/// spectra of the pmfs: one real FFT per distinct PLD, raised to its count,
+/// and one inverse FFT, on a window [L, L + N) of the composed losses chosen by
+/// Chernoff bounds from each pmf's moment generating function. Everything it
+/// gets wrong is made pessimistic and charged to P[L = inf]:
+///  - the circular FFT folds mass above the window onto lower losses: the
+///    Chernoff bound on the composed mass above the window is added;
+///  - mass below the window folds onto higher losses (pessimistic as it is);
+///  - FFT round-off: the computed spectrum is within E = fft_error_factor(N)
+///    times the pmf's mass of the exact one at every frequency (detail/fft.hpp),
+///    so a count c power is within c E (|z| + E)^(c-1) plus its own rounding;
+///    by Parseval the pmf's error moves delta(eps) by at most the 2-norm of the
+///    spectral error, plus the inverse transform's own rounding bound. That
+///    bound is added (negative outputs are raised to 0, also pessimistic);
+///  - after composing, at most tail_mass/2 is moved from the top to +infinity
+///    and from the bottom up to the lowest kept loss, and masses below
+///    tail_mass/1000 move up to the next kept loss.
 ///
 /// Profiles: Gaussian (Balle & Wang 2018), Laplace, discrete Laplace, m-ary
 /// randomized response, Poisson-subsampled Gaussian (both directions), and the
@@ -22,10 +43,15 @@
 /// response: Kairouz, Oh, Viswanath 2015).
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <complex>
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "../detail/fft.hpp"
@@ -42,6 +68,35 @@ struct pld_options {
     double tail_mass = 1e-15;      ///< mass allowed to move to the grid's ends (pessimistically)
 };
 
+namespace detail {
+
+/// Most grid points one direction of a discretised PLD spans (losses beyond go to +infinity).
+inline constexpr std::int64_t pld_max_grid_points = std::int64_t{1} << 22;
+/// Largest FFT a PLD composition uses.
+inline constexpr std::size_t pld_max_fft_size = std::size_t{1} << 23;
+
+/// Orders lambda = 2^(j/4), j = -40..40, at which PLD moment bounds are kept.
+inline const std::vector<double>& pld_orders() {
+    static const std::vector<double> orders = [] {
+        std::vector<double> v;
+        for (int j = -40; j <= 40; ++j) v.push_back(std::exp2(j / 4.0));
+        return v;
+    }();
+    return orders;
+}
+
+/// Upper bounds on ln E[e^(lambda L); L finite] at lambda = +orders[j] (up) and
+/// -orders[j] (down), and the finite support [lowest, highest] of the losses.
+struct pld_moments {
+    std::vector<double> up;
+    std::vector<double> down;
+    double lowest = 0;
+    double highest = 0;
+    bool empty = true;  ///< no finite mass
+};
+
+}  // namespace detail
+
 class privacy_loss_distribution {
 public:
     /// One direction: masses at losses (offset + i) * h, plus the mass at +infinity.
@@ -49,18 +104,35 @@ public:
         std::int64_t offset = 0;
         std::vector<double> mass;
         double infinity_mass = 0;
+        friend bool operator==(const pmf&, const pmf&) = default;
     };
 
-    /// Builds a PLD from exact privacy profiles delta(eps) of each direction
-    /// (for a symmetric mechanism pass the same profile twice).
+    /// A PLD and how many times it is composed (compose_powers).
+    struct power {
+        const privacy_loss_distribution* pld;
+        std::uint64_t count;
+    };
+
+    /// Builds a PLD from privacy profiles delta(eps) (exact or upper bounds) of
+    /// each direction; profile(+inf) should give P[L = inf] (it only decides where the grid ends).
     static privacy_loss_distribution from_profiles(const std::function<double(double)>& remove_profile,
                                                    const std::function<double(double)>& add_profile,
                                                    pld_options options = {}) {
         check_options(options);
         privacy_loss_distribution out;
         out.options_ = options;
-        out.remove_ = connect_the_dots(remove_profile, options);
-        out.add_ = connect_the_dots(add_profile, options);
+        out.remove_ = std::make_shared<const pmf>(connect_the_dots(remove_profile, options));
+        out.add_ = std::make_shared<const pmf>(connect_the_dots(add_profile, options));
+        return out;
+    }
+
+    /// Builds a PLD of a symmetric mechanism (both directions share one profile).
+    static privacy_loss_distribution from_profile(const std::function<double(double)>& profile, pld_options options = {}) {
+        check_options(options);
+        privacy_loss_distribution out;
+        out.options_ = options;
+        out.remove_ = std::make_shared<const pmf>(connect_the_dots(profile, options));
+        out.add_ = out.remove_;
         return out;
     }
 
@@ -71,58 +143,46 @@ public:
             if (eps < 0) return 1 - std::exp(eps) * (1 - gaussian_delta(-eps, noise_multiplier, 1.0));
             return gaussian_delta(eps, noise_multiplier, 1.0);
         };
-        return from_profiles(profile, profile, options);
+        return from_profile(profile, options);
     }
 
     /// Laplace mechanism with b = scale / sensitivity.
     static privacy_loss_distribution laplace(double b, pld_options options = {}) {
         positive("b", b);
-        // Loss under P = Lap(0,b) against Q = Lap(1,b): 1/b w.p. 1/2, -1/b w.p. e^{-1/b}/2,
-        // continuous in between with P[L > l] = 1 - e^{-(1 - l b)/(2b)}/2 for |l| < 1/b.
-        auto profile = [b](double eps) {
-            const double top = 1 / b;
+        // Loss under P = Lap(0,b) against Q = Lap(1,b) lies in [-1/b, 1/b], with an atom
+        // of 1/2 at 1/b; delta(eps) = 1 - e^{(eps - 1/b)/2} for |eps| < 1/b.
+        const double top = 1 / b;
+        auto profile = [top](double eps) {
             if (eps >= top) return 0.0;
-            if (eps <= -top) return 1 - std::exp(eps);
-            // delta = E_P[(1 - e^{eps - L})_+]: atom at 1/b plus the continuous part.
-            const double atom = 0.5 * (1 - std::exp(eps - top));
-            // Continuous part: x in (0, x*) with x* = (1 - eps b)/2, L(x) = (1 - 2x)/b,
-            // density e^{-x/b}/(2b): int (1 - e^{eps - (1-2x)/b}) e^{-x/b}/(2b) dx.
-            const double xs = (1 - eps * b) / 2;
-            const double part1 = 0.5 * (1 - std::exp(-xs / b));
-            const double part2 = std::exp(eps - 1 / b) * 0.5 * std::expm1(xs / b);
-            return std::max(0.0, atom + part1 - part2);
+            if (eps <= -top) return -std::expm1(eps);
+            return -std::expm1((eps - top) / 2);
         };
-        return from_profiles(profile, profile, options);
+        return from_profile(profile, options);
     }
 
     /// Discrete Laplace noise with scale t (P[k] ~ exp(-|k|/t)) on integer queries of
     /// sensitivity `shift` (a positive integer): the exact profile, by geometric sums.
     static privacy_loss_distribution discrete_laplace(double t, double shift, pld_options options = {}) {
         positive("t", t);
-        if (!(shift >= 1) || shift != std::floor(shift)) {
+        if (!(shift >= 1) || shift != std::floor(shift) || !std::isfinite(shift)) {
             detail::throw_invalid("dpkit::privacy_loss_distribution", "shift must be a positive integer", shift);
         }
         const double d = shift;
         const double p = std::exp(-1 / t);
-        const double one_minus_p = -std::expm1(-1 / t);
-        const double c = one_minus_p / (1 + p);
         // Losses: d/t w.p. 1/(1+p) (k <= 0); -d/t w.p. p^d/(1+p) (k >= d);
-        // (d - 2k)/t w.p. c p^k for 0 < k < d.
+        // (d - 2k)/t w.p. (1-p)/(1+p) p^k for 0 < k < d.
         auto profile = [=](double eps) {
             double out = 0;
-            if (eps < d / t) out += (1 / (1 + p)) * -std::expm1(eps - d / t);
+            if (eps < d / t) out += -std::expm1(eps - d / t) / (1 + p);
             if (eps < -d / t) out += std::exp(-d / t) / (1 + p) * -std::expm1(eps + d / t);
-            // Middle: k = 1..K with (d - 2k)/t > eps, K = min(d - 1, ceil((d - eps t)/2) - 1).
+            // Middle: k = 1..K, K = min(d - 1, ceil((d - eps t)/2) - 1), where (d - 2k)/t > eps:
+            // (1-p)/(1+p) sum_k (e^{-k/t} - e^{eps - (d-k)/t})
+            //   = (1 - e^{-K/t})/(1+p) (p - e^{eps - (d-K)/t}), both exponents <= 0.
             const double kmax = std::min(d - 1, std::ceil((d - eps * t) / 2) - 1);
-            if (kmax >= 1) {
-                // sum c p^k (1 - e^{eps - (d - 2k)/t}) = c [sum p^k - e^{eps - d/t} sum e^{k/t}]
-                const double geo_p = p * -std::expm1(-kmax / t) / one_minus_p;           // sum_{k=1}^K p^k
-                const double geo_q = std::exp(1 / t) * std::expm1(kmax / t) / std::expm1(1 / t);  // sum e^{k/t}
-                out += c * (geo_p - std::exp(eps - d / t) * geo_q);
-            }
+            if (kmax >= 1) out += -std::expm1(-kmax / t) / (1 + p) * (p - std::exp(eps - (d - kmax) / t));
             return std::clamp(out, 0.0, 1.0);
         };
-        return from_profiles(profile, profile, options);
+        return from_profile(profile, options);
     }
 
     /// Discrete Gaussian noise with variance parameter sigma2 on integer queries of
@@ -135,43 +195,64 @@ public:
             if (eps < 0) return 1 - std::exp(eps) * (1 - detail::discrete_gaussian_delta_upper(-eps, sigma2, shift));
             return detail::discrete_gaussian_delta_upper(eps, sigma2, shift);
         };
-        return from_profiles(profile, profile, options);
+        return from_profile(profile, options);
     }
 
-    /// Binary or m-ary randomized response, replace-one: truth with p_truth, each other value with p_other.
+    /// Tolerance on p_truth + (m - 1) p_other = 1 in randomized_response.
+    static constexpr double distribution_tolerance = 1e-12;
+
+    /// m-ary randomized response, replace-one: truth with p_truth, each other value
+    /// with p_other. Requires m >= 2, p_truth >= p_other > 0 and p_truth + (m - 1)
+    /// p_other = 1 within distribution_tolerance (a deficit counts as P[L = inf]).
     static privacy_loss_distribution randomized_response(double p_truth, double p_other, int m, pld_options options = {}) {
-        if (m < 2 || !(p_other > 0) || !(p_truth >= p_other)) {
-            detail::throw_invalid("dpkit::privacy_loss_distribution", "need m >= 2 and p_truth >= p_other > 0", p_truth);
+        constexpr const char* who = "dpkit::privacy_loss_distribution";
+        if (m < 2) detail::throw_invalid(who, "need m >= 2", m);
+        if (!(p_other > 0) || !(p_truth >= p_other) || !(p_truth <= 1)) {
+            detail::throw_invalid(who, "need 1 >= p_truth >= p_other > 0", p_truth);
         }
-        // Losses: ln(p_truth/p_other) w.p. p_truth, -that w.p. p_other, 0 w.p. (m-2) p_other.
-        const double l = std::log(p_truth / p_other);
-        auto profile = [=](double eps) {
-            double d = 0;
-            if (eps < l) d += p_truth * -std::expm1(eps - l);
-            if (eps < 0) d += (m - 2) * p_other * -std::expm1(eps);
-            if (eps < -l) d += p_other * -std::expm1(eps + l);
-            return d;
-        };
-        return from_profiles(profile, profile, options);
+        const double md = static_cast<double>(m);
+        const double total = p_truth + (md - 1) * p_other;
+        if (!(std::fabs(total - 1) <= distribution_tolerance)) {
+            detail::throw_invalid(who, "p_truth + (m - 1) p_other must be 1 within 1e-12", total);
+        }
+        const double loss = detail::next_up(detail::next_up(std::log(p_truth) - std::log(p_other)));
+        return rr_from_loss(loss, p_truth, p_other, md, std::max(0.0, 1 - total), options);
+    }
+
+    /// m-ary epsilon-randomized response (truth with probability e^eps / (e^eps + m - 1)),
+    /// computed without overflow for any finite eps >= 0.
+    static privacy_loss_distribution randomized_response_epsilon(double epsilon, double m, pld_options options = {}) {
+        constexpr const char* who = "dpkit::privacy_loss_distribution";
+        if (!std::isfinite(epsilon) || !(epsilon >= 0)) detail::throw_invalid(who, "epsilon must be finite and >= 0", epsilon);
+        if (!(m >= 2) || !std::isfinite(m)) detail::throw_invalid(who, "need m >= 2", m);
+        const double small = std::exp(-epsilon);  // e^-eps, may underflow to 0 (then so does p_other)
+        const double norm = 1 + (m - 1) * small;
+        const double p_truth = 1 / norm;
+        const double p_other = small / norm;
+        // Rounding of the two probabilities (a few ulps) counts as P[L = inf].
+        const double slack = std::max(0.0, 1 - (p_truth + (m - 1) * p_other)) + 8 * 0x1p-53;
+        return rr_from_loss(epsilon, p_truth, p_other, m, slack, options);
     }
 
     /// The worst case for an (epsilon, delta)-DP guarantee: (eps, delta)-randomized
-    /// response (KOV15), which dominates every (epsilon, delta)-DP mechanism.
+    /// response (KOV15), which dominates every (epsilon, delta)-DP mechanism; delta
+    /// is the mass at +infinity.
     static privacy_loss_distribution worst_case(const approx_dp& c, pld_options options = {}) {
         if (!std::isfinite(c.epsilon) || !(c.epsilon >= 0) || !(c.delta >= 0 && c.delta < 1)) {
             detail::throw_invalid("dpkit::privacy_loss_distribution", "need finite epsilon >= 0 and delta in [0, 1)", c.epsilon);
         }
         const double e = c.epsilon;
         const double d = c.delta;
+        const double small = std::exp(-e);
+        const double hi = (1 - d) / (1 + small);          // mass at +e
+        const double lo = (1 - d) * small / (1 + small);  // mass at -e
         auto profile = [=](double eps) {
-            const double hi = (1 - d) / (1 + std::exp(-e));  // mass at +e
-            const double lo = (1 - d) / (1 + std::exp(e));   // mass at -e
             double out = d;
             if (eps < e) out += hi * -std::expm1(eps - e);
             if (eps < -e) out += lo * -std::expm1(eps + e);
             return out;
         };
-        return from_profiles(profile, profile, options);
+        return from_profile(profile, options);
     }
     static privacy_loss_distribution worst_case(const pure_dp& c, pld_options options = {}) {
         return worst_case(approx_dp{c.epsilon, 0}, options);
@@ -190,7 +271,7 @@ public:
         auto cdf = [sigma](double x) { return detail::normal_cdf(x / sigma); };
         // Remove: P = (1-q) N(0) + q N(1), Q = N(0); L increasing in x.
         auto remove = [=](double eps) {
-            if (eps <= log1mq) return 1 - std::exp(eps);  // every loss exceeds eps
+            if (eps <= log1mq) return -std::expm1(eps);  // every loss exceeds eps
             const double x = x_of(eps);
             const double p_tail = (1 - q) * sf(x) + q * sf(x - 1);
             const double q_tail = sf(x);
@@ -208,50 +289,160 @@ public:
     }
 
     const pld_options& options() const noexcept { return options_; }
-    const pmf& remove_direction() const noexcept { return remove_; }
-    const pmf& add_direction() const noexcept { return add_; }
+    const pmf& remove_direction() const noexcept { return *remove_; }
+    const pmf& add_direction() const noexcept { return *add_; }
+    /// Whether both directions are the same distribution (stored and composed once).
+    bool symmetric() const noexcept { return remove_ == add_; }
+
+    /// Same grid, same masses in both directions.
+    friend bool operator==(const privacy_loss_distribution& a, const privacy_loss_distribution& b) {
+        return a.options_.interval == b.options_.interval && a.options_.tail_mass == b.options_.tail_mass &&
+               (a.remove_ == b.remove_ || *a.remove_ == *b.remove_) && (a.add_ == b.add_ || *a.add_ == *b.add_);
+    }
 
     /// The PLD of running both mechanisms (same grid spacing required).
     privacy_loss_distribution compose(const privacy_loss_distribution& other) const {
-        if (other.options_.interval != options_.interval) {
-            detail::throw_invalid("dpkit::privacy_loss_distribution::compose", "both PLDs must use the same interval",
-                                  other.options_.interval);
+        const power parts[] = {{this, 1}, {&other, 1}};
+        return compose_powers(parts);
+    }
+
+    /// The PLD of k runs (k >= 1): one FFT raised to the k-th power.
+    privacy_loss_distribution self_compose(std::uint64_t k) const {
+        if (k == 0) detail::throw_invalid("dpkit::privacy_loss_distribution::self_compose", "k must be >= 1", k);
+        const power parts[] = {{this, k}};
+        return compose_powers(parts);
+    }
+
+    /// The PLD of running parts[i].pld parts[i].count times each (counts may be 0,
+    /// not all; same grid spacing required): one FFT per distinct PLD.
+    static privacy_loss_distribution compose_powers(std::span<const power> parts) {
+        constexpr const char* who = "dpkit::privacy_loss_distribution::compose";
+        const privacy_loss_distribution* first = nullptr;
+        bool symmetric = true;
+        for (const auto& part : parts) {
+            if (part.pld == nullptr) detail::throw_invalid(who, "the PLD must not be null");
+            if (part.count == 0) continue;
+            if (first == nullptr) first = part.pld;
+            if (part.pld->options_.interval != first->options_.interval) {
+                detail::throw_invalid(who, "both PLDs must use the same interval", part.pld->options_.interval);
+            }
+            symmetric = symmetric && part.pld->symmetric();
         }
-        privacy_loss_distribution out = *this;
-        out.remove_ = convolve(remove_, other.remove_, options_.tail_mass);
-        out.add_ = convolve(add_, other.add_, options_.tail_mass);
+        if (first == nullptr) detail::throw_invalid(who, "at least one count must be >= 1");
+        privacy_loss_distribution out;
+        out.options_ = first->options_;
+        std::vector<pmf_power> remove;
+        std::vector<pmf_power> add;
+        for (const auto& part : parts) {
+            if (part.count == 0) continue;
+            remove.push_back({part.pld->remove_.get(), part.count});
+            add.push_back({part.pld->add_.get(), part.count});
+        }
+        out.remove_ = std::make_shared<const pmf>(compose_pmfs(remove, out.options_, who));
+        out.add_ = symmetric ? out.remove_ : std::make_shared<const pmf>(compose_pmfs(add, out.options_, who));
         return out;
     }
 
-    /// The PLD of k runs (k >= 1), by repeated squaring.
-    privacy_loss_distribution self_compose(std::uint64_t k) const {
-        if (k == 0) detail::throw_invalid("dpkit::privacy_loss_distribution::self_compose", "k must be >= 1", k);
-        privacy_loss_distribution result = *this;
-        privacy_loss_distribution power = *this;
-        bool have = false;
-        while (k > 0) {
-            if (k & 1u) {
-                result = have ? result.compose(power) : power;
-                have = true;
-            }
-            k >>= 1;
-            if (k > 0) power = power.compose(power);
-        }
-        return result;
-    }
-
     /// delta(eps) of the discretised PLD (the worse direction).
-    double delta_for_epsilon(double eps) const { return std::max(delta_of(remove_, eps), delta_of(add_, eps)); }
+    double delta_for_epsilon(double eps) const {
+        const double r = delta_of(*remove_, eps);
+        return symmetric() ? r : std::max(r, delta_of(*add_, eps));
+    }
 
     /// The smallest eps >= 0 with delta(eps) <= delta (the worse direction), rounded up.
     double epsilon_for_delta(double delta) const {
         if (!(delta > 0 && delta < 1)) {
             detail::throw_invalid("dpkit::privacy_loss_distribution::epsilon_for_delta", "delta must be in (0, 1)", delta);
         }
-        return std::max(epsilon_of(remove_, delta), epsilon_of(add_, delta));
+        const double r = epsilon_of(*remove_, delta);
+        return symmetric() ? r : std::max(r, epsilon_of(*add_, delta));
+    }
+
+    /// Moment bounds of one direction (see detail::pld_moments), from `bins` bins of the pmf.
+    static detail::pld_moments moments(const pmf& p, double interval, std::size_t bins = 2048) {
+        detail::pld_moments out;
+        const auto& orders = detail::pld_orders();
+        out.up.assign(orders.size(), -detail::infinity);
+        out.down.assign(orders.size(), -detail::infinity);
+        std::size_t first = 0;
+        std::size_t last = p.mass.size();
+        while (first < last && !(p.mass[first] > 0)) ++first;
+        while (last > first && !(p.mass[last - 1] > 0)) --last;
+        if (first == last) return out;
+        out.empty = false;
+        const double h = interval;
+        out.lowest = static_cast<double>(p.offset + static_cast<std::int64_t>(first)) * h;
+        out.highest = static_cast<double>(p.offset + static_cast<std::int64_t>(last - 1)) * h;
+        // Bins of `width` points: mass s and mean position theta in [0, 1] of each; by
+        // convexity e^{lambda l} lies below its chord over the bin, so
+        // sum_bin m e^{lambda l} <= s ((1 - theta) e^{lambda a} + theta e^{lambda b}).
+        const std::size_t n = last - first;
+        const std::size_t width = std::max<std::size_t>(1, (n + bins - 1) / bins);
+        const std::size_t count = (n + width - 1) / width;
+        std::vector<double> s(count, 0.0);
+        std::vector<double> theta(count, 0.0);
+        for (std::size_t b = 0; b < count; ++b) {
+            const std::size_t lo = first + b * width;
+            const std::size_t hi = std::min(last, lo + width);
+            double s0 = 0;
+            double s1 = 0;
+            for (std::size_t i = lo; i < hi; ++i) {
+                s0 += p.mass[i];
+                s1 += p.mass[i] * static_cast<double>(i - lo);
+            }
+            s[b] = s0;
+            theta[b] = (hi - lo > 1 && s0 > 0) ? std::clamp(s1 / (s0 * static_cast<double>(hi - lo - 1)), 0.0, 1.0) : 0.0;
+        }
+        auto span_of = [&](std::size_t b) {
+            const std::size_t lo = first + b * width;
+            return static_cast<double>(std::min(last, lo + width) - lo - 1) * h;
+        };
+        const double full = static_cast<double>(width) * h;
+        for (std::size_t j = 0; j < orders.size(); ++j) {
+            const double lambda = orders[j];
+            // Upward: terms relative to the top of the top bin, walking down.
+            {
+                double sum = 0;
+                double scale = 1;  // e^{lambda (top of bin b - top of last bin)}
+                const double step = std::exp(-lambda * full);
+                for (std::size_t b = count; b-- > 0;) {
+                    const double w = span_of(b);
+                    sum += s[b] * scale * ((1 - theta[b]) * std::exp(-lambda * w) + theta[b]);
+                    if (b + 1 == count) {
+                        // the last bin may be short: the next bin's top lies `full` lower than its start + full
+                        scale = std::exp(-lambda * (w + h));
+                    } else {
+                        scale *= step;
+                    }
+                }
+                out.up[j] = with_margin(std::log(sum) + lambda * out.highest);
+            }
+            // Downward (order -lambda): relative to the bottom of the first bin, walking up.
+            {
+                double sum = 0;
+                double scale = 1;
+                const double step = std::exp(-lambda * full);
+                for (std::size_t b = 0; b < count; ++b) {
+                    const double w = span_of(b);
+                    sum += s[b] * scale * ((1 - theta[b]) + theta[b] * std::exp(-lambda * w));
+                    scale *= step;
+                }
+                out.down[j] = with_margin(std::log(sum) - lambda * out.lowest);
+            }
+        }
+        return out;
     }
 
 private:
+    struct pmf_power {
+        const pmf* p;
+        std::uint64_t count;
+    };
+
+    /// x plus a margin for the rounding of the sums that produced it.
+    static double with_margin(double x) { return x + 1e-12 * (1 + std::fabs(x)); }
+    static double mag(std::complex<double> z) { return std::sqrt(z.real() * z.real() + z.imag() * z.imag()); }
+
     static void positive(const char* what, double v) {
         if (!std::isfinite(v) || !(v > 0)) {
             detail::throw_invalid("dpkit::privacy_loss_distribution", std::string(what) + " must be finite and > 0", v);
@@ -265,57 +456,80 @@ private:
         if (!(o.tail_mass >= 0 && o.tail_mass < 1e-3)) detail::throw_invalid("dpkit::pld_options", "tail_mass must be in [0, 1e-3)", o.tail_mass);
     }
 
+    /// Randomized response from its loss l = ln(p_truth/p_other) (p_other may underflow to 0).
+    static privacy_loss_distribution rr_from_loss(double l, double p_truth, double p_other, double m, double slack,
+                                                  const pld_options& options) {
+        auto profile = [=](double eps) {
+            double d = slack;
+            if (eps < l) d += p_truth * -std::expm1(eps - l);
+            if (eps < 0) d += (m - 2) * p_other * -std::expm1(eps);
+            if (eps < -l) d += p_other * -std::expm1(eps + l);
+            return d;
+        };
+        return from_profile(profile, options);
+    }
+
     /// Connect-the-dots masses from the profile at grid points, with the anchor delta(-inf) = 1.
     static pmf connect_the_dots(const std::function<double(double)>& profile, const pld_options& o) {
         const double h = o.interval;
-        // Upper end: the first grid point where delta <= tail_mass (that delta becomes
-        // the infinity mass), found by doubling then bisection.
-        auto above = [&](std::int64_t i) { return profile(static_cast<double>(i) * h) > o.tail_mass; };
-        std::int64_t hi = 1;
-        while (above(hi)) {
-            hi *= 2;
-            if (hi > (std::int64_t{1} << 40)) detail::throw_invalid("dpkit::privacy_loss_distribution", "privacy loss too large for the grid");
-        }
-        for (std::int64_t lo_known = hi / 2; hi - lo_known > 1;) {
-            const std::int64_t mid = lo_known + (hi - lo_known) / 2;
-            (above(mid) ? lo_known : hi) = mid;
-        }
+        // A profile that fails (NaN) claims nothing: delta = 1.
+        auto value = [&](double eps) {
+            const double d = profile(eps);
+            return std::isnan(d) ? 1.0 : std::clamp(d, 0.0, 1.0);
+        };
+        const double at_infinity = [&] {
+            const double d = profile(detail::infinity);
+            return std::isnan(d) ? 0.0 : std::clamp(d, 0.0, 1.0);
+        }();
+        constexpr std::int64_t cap = detail::pld_max_grid_points;
         // Lower end: where delta is within tail_mass of 1 - e^eps (no loss mass below).
         auto has_mass_below = [&](std::int64_t i) {
             const double eps = static_cast<double>(i) * h;
-            return profile(eps) - (1 - std::exp(eps)) > o.tail_mass;
+            return value(eps) + std::expm1(eps) > o.tail_mass;
         };
         std::int64_t lo = -1;
-        while (has_mass_below(lo) && lo > -(std::int64_t{1} << 40)) lo *= 2;
+        while (lo > -cap / 4 && has_mass_below(lo)) lo = std::max(lo * 2, -cap / 4);
         for (std::int64_t hi_known = lo / 2; hi_known - lo > 1;) {
             const std::int64_t mid = lo + (hi_known - lo) / 2;
             (has_mass_below(mid) ? hi_known : lo) = mid;
         }
-        const auto n = static_cast<std::size_t>(hi - lo + 1);
-        std::vector<double> x(n);      // e^{eps_i}
-        std::vector<double> delta(n);  // profile at eps_i
-        for (std::size_t i = 0; i < n; ++i) {
-            const double eps = static_cast<double>(lo + static_cast<std::int64_t>(i)) * h;
-            x[i] = std::exp(eps);
-            delta[i] = std::clamp(profile(eps), 0.0, 1.0);
+        // Upper end: the first grid point where delta is within tail_mass of its value at
+        // the end of the span (or at +inf, if larger); delta there becomes the infinity mass.
+        const std::int64_t top_cap = lo + cap - 1;
+        const double floor = std::max(at_infinity, value(static_cast<double>(top_cap) * h));
+        auto above = [&](std::int64_t i) { return value(static_cast<double>(i) * h) > floor + o.tail_mass; };
+        std::int64_t hi = 1;
+        while (hi < top_cap && above(hi)) hi = std::min(hi * 2, top_cap);
+        for (std::int64_t lo_known = hi / 2; hi - lo_known > 1;) {
+            const std::int64_t mid = lo_known + (hi - lo_known) / 2;
+            (above(mid) ? lo_known : hi) = mid;
         }
-        // Masses come from the lower convex hull of the points (x_i, delta_i), with
+        const auto n = static_cast<std::size_t>(hi - lo + 1);
+        std::vector<double> delta(n);
+        for (std::size_t i = 0; i < n; ++i) delta[i] = value(static_cast<double>(lo + static_cast<std::int64_t>(i)) * h);
+        // Masses come from the lower convex hull of the points (e^{eps_i}, delta_i), with
         // the anchor (0, 1) and slope 0 after the last point. The true profile is
-        // convex in x and lies below every point, so it lies below the hull too:
+        // convex in e^eps and lies below every point, so it lies below the hull too:
         // the discrete PLD dominates even when `profile` is only an upper bound or
-        // carries rounding error, and every mass is >= 0.
+        // carries rounding error, and every mass is >= 0. Everything is computed from
+        // differences of grid indices (scale-free in e^eps), so no exponential overflows.
         for (std::size_t i = n - 1; i-- > 0;) delta[i] = std::max(delta[i], delta[i + 1]);
-        std::vector<std::size_t> hull;  // indices into x/delta; the anchor is implicit before them
-        auto cross_below = [&](double ax, double ay, std::size_t b, std::size_t c) {
-            // true when b lies on or above the segment a-c (so b is not a hull vertex)
-            return (delta[b] - ay) * (x[c] - ax) >= (delta[c] - ay) * (x[b] - ax);
+        // Mass at vertex v between hull neighbours a < v < c: e^{eps_v} (slope(v,c) - slope(a,v))
+        //   = (delta_c - delta_v) / expm1((c - v) h) + (delta_a - delta_v) / -expm1(-(v - a) h);
+        // the anchor's term is 1 - delta_v.
+        auto left_term = [&](const std::vector<std::size_t>& hull, std::size_t pos, std::size_t v) {
+            if (pos == 0) return 1 - delta[v];
+            const std::size_t a = hull[pos - 1];
+            return (delta[a] - delta[v]) / -std::expm1(-static_cast<double>(v - a) * h);
         };
+        auto right_term = [&](std::size_t v, std::size_t c) {
+            return (delta[c] - delta[v]) / std::expm1(static_cast<double>(c - v) * h);
+        };
+        std::vector<std::size_t> hull;
         for (std::size_t i = 0; i < n; ++i) {
             while (!hull.empty()) {
                 const std::size_t b = hull.back();
-                const double ax = hull.size() >= 2 ? x[hull[hull.size() - 2]] : 0.0;
-                const double ay = hull.size() >= 2 ? delta[hull[hull.size() - 2]] : 1.0;
-                if (cross_below(ax, ay, b, i)) {
+                if (left_term(hull, hull.size() - 1, b) + right_term(b, i) <= 0) {
                     hull.pop_back();
                 } else {
                     break;
@@ -327,31 +541,276 @@ private:
         out.offset = lo;
         out.mass.assign(n, 0.0);
         out.infinity_mass = delta[n - 1];
-        // Mass at a hull vertex v: x_v * (slope right - slope left); non-vertices carry none.
         for (std::size_t k = 0; k < hull.size(); ++k) {
             const std::size_t v = hull[k];
-            const double left = k == 0 ? (delta[v] - 1) / x[v]
-                                       : (delta[v] - delta[hull[k - 1]]) / (x[v] - x[hull[k - 1]]);
-            const double right = k + 1 < hull.size() ? (delta[hull[k + 1]] - delta[v]) / (x[hull[k + 1]] - x[v]) : 0.0;
-            out.mass[v] = std::max(0.0, x[v] * (right - left));
+            const double right = k + 1 < hull.size() ? right_term(v, hull[k + 1]) : 0.0;
+            out.mass[v] = std::max(0.0, left_term(hull, k, v) + right);
         }
         sweep_up_dust(out, o.tail_mass);
+        trim(out);
         return out;
     }
 
-    static pmf convolve(const pmf& a, const pmf& b, double tail_mass) {
+    /// z^c by repeated squaring (c >= 1), in real arithmetic.
+    static std::complex<double> complex_power(std::complex<double> z, std::uint64_t c) {
+        double rr = 1, ri = 0;
+        double br = z.real(), bi = z.imag();
+        while (true) {
+            if (c & 1u) {
+                const double t = rr * br - ri * bi;
+                ri = rr * bi + ri * br;
+                rr = t;
+            }
+            c >>= 1;
+            if (c == 0) break;
+            const double t = br * br - bi * bi;
+            bi = 2 * br * bi;
+            br = t;
+        }
+        return {rr, ri};
+    }
+
+    static double real_power(double x, std::uint64_t c) {
+        double r = 1;
+        while (c > 0) {
+            if (c & 1u) r *= x;
+            c >>= 1;
+            if (c > 0) x *= x;
+        }
+        return r;
+    }
+
+    /// Composition of pmfs raised to counts (see the file comment for the error accounting).
+    static pmf compose_pmfs(const std::vector<pmf_power>& parts, const pld_options& o, const char* who) {
+        constexpr double u = 0x1p-53;
+        const double h = o.interval;
+        if (parts.size() == 1 && parts[0].count == 1) return *parts[0].p;
+        // P[L = inf] of the composition: 1 - prod (1 - inf_i)^c_i, rounded up.
+        double log_keep = 0;
+        for (const auto& part : parts) {
+            if (part.p->infinity_mass >= 1) return pmf{0, {0.0}, 1.0};
+            log_keep += static_cast<double>(part.count) * std::log1p(-part.p->infinity_mass);
+        }
+        double infinity = log_keep < 0 ? std::min(1.0, -std::expm1(log_keep) * (1 + 1e-12) + 1e-300) : 0.0;
+        // Two short or sparse pmfs: direct convolution. Its rounding (relative n u on
+        // non-negative sums) is charged to infinity.
+        if (parts.size() == 2 && parts[0].count == 1 && parts[1].count == 1) {
+            const pmf& a = *parts[0].p;
+            const pmf& b = *parts[1].p;
+            const auto nnz = [](const pmf& p) {
+                return static_cast<double>(std::count_if(p.mass.begin(), p.mass.end(), [](double m) { return m != 0; }));
+            };
+            const double out_size = static_cast<double>(a.mass.size() + b.mass.size());
+            if (nnz(a) * nnz(b) <= 4 * out_size * std::log2(out_size + 2)) {
+                pmf out;
+                out.offset = a.offset + b.offset;
+                out.mass = detail::convolve_direct(a.mass, b.mass);
+                const double terms = std::min(nnz(a), nnz(b));
+                out.infinity_mass = std::min(1.0, infinity + 2 * (terms + 1) * u);
+                finish(out, o);
+                return out;
+            }
+        }
+        // Window [t_lo, t_hi] from Chernoff bounds on the composed finite part.
+        std::vector<detail::pld_moments> mom;
+        double support_lo = 0;
+        double support_hi = 0;
+        std::int64_t base = 0;  // sum of count * offset: position p of the circular result is loss index base + p (mod N)
+        for (const auto& part : parts) {
+            mom.push_back(moments(*part.p, h, 512));
+            if (mom.back().empty) return pmf{0, {0.0}, 1.0};  // no finite mass left: claim nothing
+            const double c = static_cast<double>(part.count);
+            support_lo += c * mom.back().lowest;
+            support_hi += c * mom.back().highest;
+            base += static_cast<std::int64_t>(part.count) * part.p->offset;
+        }
+        const auto& orders = detail::pld_orders();
+        auto log_mgf = [&](std::size_t j, bool up) {
+            double s = 0;
+            for (std::size_t i = 0; i < parts.size(); ++i) s += static_cast<double>(parts[i].count) * (up ? mom[i].up[j] : mom[i].down[j]);
+            return s;
+        };
+        const double log_tau = std::log(std::max(o.tail_mass / 8, 1e-300));
+        double t_hi = support_hi;
+        double t_lo = support_lo;
+        for (std::size_t j = 0; j < orders.size(); ++j) {
+            t_hi = std::min(t_hi, (log_mgf(j, true) - log_tau) / orders[j]);
+            t_lo = std::max(t_lo, (log_tau - log_mgf(j, false)) / orders[j]);
+        }
+        if (!(t_lo <= t_hi)) t_lo = t_hi;
+        const auto lo_index = static_cast<std::int64_t>(std::floor(t_lo / h)) - 1;
+        const auto hi_index = static_cast<std::int64_t>(std::ceil(t_hi / h)) + 1;
+        const auto needed = static_cast<std::size_t>(hi_index - lo_index + 1);
+        if (needed > detail::pld_max_fft_size) {
+            detail::throw_invalid(who, "the composed PLD needs more grid points than 2^23; use a coarser pld_options::interval",
+                                  static_cast<double>(needed));
+        }
+        const std::size_t n = std::max<std::size_t>(16, std::bit_ceil(needed));
+        const std::size_t half = n / 2;
+        // Mass at losses >= (lo_index + n) h folds onto lower losses: bound it and add it.
+        const double above = static_cast<double>(lo_index + static_cast<std::int64_t>(n)) * h;
+        if (above <= support_hi) {
+            double log_bound = 0;
+            for (std::size_t j = 0; j < orders.size(); ++j) log_bound = std::min(log_bound, log_mgf(j, true) - orders[j] * above);
+            infinity = std::min(1.0, infinity + std::exp(log_bound) * (1 + 1e-9));
+        }
+        // Spectra: product over parts of (spectrum)^count. Error bounds: a computed
+        // spectrum z is within e = factor * mass of the exact one at each frequency, and
+        // its 2-norm error is within factor * sqrt(n) * ||x||_2 (detail/fft.hpp), so
+        // |exact^c - z^c| <= c |error| (|z| + e)^{c-1}; the powering rounds by < 3 c u
+        // relative. Frequencies 1..n/2-1 stand for their conjugates too (weight 2).
+        const auto plan_ptr = detail::fft_plan(n);
+        const detail::real_fft_plan& plan = *plan_ptr;
+        const double factor = detail::fft_error_factor(n);
+        std::vector<double> x(n);
+        std::vector<std::complex<double>> spec;
+        const bool single = parts.size() == 1;
+        std::vector<std::complex<double>> prod(single ? 0 : half, {0, 0});
+        std::vector<double> err(single ? 0 : half + 1, 0.0);        // per-frequency bound (index half: Nyquist)
+        std::vector<double> magnitude(single ? 0 : half + 1, 0.0);  // |computed product|
+        double sum_forward = 0;  // single part: sum of squared propagated forward errors (per-frequency bound)
+        double sum_power = 0;    // single part: sum of squared powering errors
+        double max_rc1 = 0;      // single part: max (|z| + e)^{c-1}
+        double forward_norm = 0; // single part: factor * sqrt(n) * ||x||_2
+        for (std::size_t i = 0; i < parts.size(); ++i) {
+            const pmf& p = *parts[i].p;
+            const std::uint64_t c = parts[i].count;
+            const double cd = static_cast<double>(c);
+            std::fill(x.begin(), x.end(), 0.0);
+            double mass = 0;
+            for (std::size_t j = 0; j < p.mass.size(); ++j) {
+                x[j & (n - 1)] += p.mass[j];
+                mass += p.mass[j];
+            }
+            if (single) {
+                double squares = 0;
+                for (double v : x) squares += v * v;
+                forward_norm = factor * std::sqrt(static_cast<double>(n) * squares) * (1 + 1e-9);
+            }
+            plan.forward(x, spec);
+            const double e = factor * mass * (1 + 1e-9);
+            // z^c and the two parts of its error bound.
+            auto raise = [&](std::complex<double> z, double& forward, double& power, double& rc1) {
+                const double r = mag(z) * (1 + 4 * u) + e;
+                rc1 = real_power(r, c - 1) * (1 + 2 * cd * u);
+                if (!(rc1 * r > 1e-290)) {
+                    forward = 0;
+                    power = rc1 * r + 1e-300;  // the exact value is at most r^c: drop it
+                    return std::complex<double>(0, 0);
+                }
+                const std::complex<double> zc = complex_power(z, c);
+                forward = cd * e * rc1 * (1 + 1e-6);
+                power = 3 * cd * u * mag(zc) * (1 + 1e-6);
+                return zc;
+            };
+            auto combine = [&](std::size_t k, double zc_abs, double forward, double power, double rc1, double weight) {
+                if (single) {
+                    sum_forward += weight * forward * forward;
+                    sum_power += weight * power * power;
+                    max_rc1 = std::max(max_rc1, rc1);
+                    return;
+                }
+                const double bound = forward + power;
+                if (i == 0) {
+                    err[k] = bound;
+                } else {
+                    err[k] = (err[k] * (zc_abs + bound) + magnitude[k] * bound + 3 * u * magnitude[k] * zc_abs) * (1 + 1e-9);
+                }
+            };
+            // Position 0 holds the two real frequencies 0 and n/2.
+            double f0 = 0, p0 = 0, r0 = 0, fm = 0, pm = 0, rm = 0;
+            const double z0 = raise({spec[0].real(), 0}, f0, p0, r0).real();
+            const double zm = raise({spec[0].imag(), 0}, fm, pm, rm).real();
+            combine(0, std::fabs(z0), f0, p0, r0, 1);
+            combine(half, std::fabs(zm), fm, pm, rm, 1);
+            if (single) {
+                spec[0] = {z0, zm};
+            } else {
+                prod[0] = i == 0 ? std::complex<double>(z0, zm) : std::complex<double>(prod[0].real() * z0, prod[0].imag() * zm);
+                magnitude[0] = std::fabs(prod[0].real());
+                magnitude[half] = std::fabs(prod[0].imag());
+            }
+            // |z| at or below `negligible` means (|z| + e)^c < 1e-290: the power is dropped
+            // (its exact value is below that) without computing it.
+            const double r_max = std::exp(-290 * std::log(10.0) / cd) * (1 - 1e-9);
+            const double negligible = r_max > e ? (r_max - e) / (1 + 8 * u) : -1.0;
+            const double negligible2 = negligible > 0 ? negligible * negligible : -1.0;
+            for (std::size_t k = 1; k < half; ++k) {
+                const std::complex<double> z = spec[k];
+                if (z.real() * z.real() + z.imag() * z.imag() <= negligible2) {
+                    if (single) {
+                        spec[k] = {0, 0};
+                    } else {
+                        combine(k, 0, 0, 1e-290, 0, 2);
+                        prod[k] = {0, 0};
+                        magnitude[k] = 0;
+                    }
+                    continue;
+                }
+                double forward = 0, power = 0, rc1 = 0;
+                const std::complex<double> zc = raise(z, forward, power, rc1);
+                combine(k, mag(zc), forward, power, rc1, 2);
+                if (single) {
+                    spec[k] = zc;
+                } else {
+                    prod[k] = i == 0 ? zc : prod[k] * zc;
+                    magnitude[k] = mag(prod[k]);
+                }
+            }
+        }
+        if (single) prod.swap(spec);
+        double spectral = 0;  // 2-norm of the spectral error
+        if (single) {
+            const double cd = static_cast<double>(parts[0].count);
+            spectral = std::min(std::sqrt(sum_forward), cd * max_rc1 * forward_norm) + std::sqrt(sum_power);
+        } else {
+            double s = err[0] * err[0] + err[half] * err[half];
+            for (std::size_t k = 1; k < half; ++k) s += 2 * err[k] * err[k];
+            spectral = std::sqrt(s);
+        }
+        // Dropped powers (each below 1e-290, whose squares underflow above).
+        spectral += std::sqrt(2 * static_cast<double>(half)) * 1e-290 * 2 * static_cast<double>(parts.size());
+        // The inverse transform's own rounding: within factor * ||Y||_2 summed over the outputs.
+        double y2 = prod[0].real() * prod[0].real() + prod[0].imag() * prod[0].imag();
+        for (std::size_t k = 1; k < half; ++k) y2 += 2 * (prod[k].real() * prod[k].real() + prod[k].imag() * prod[k].imag());
+        // By Parseval the output's error moves delta(eps) (weights in [0, 1]) by at most
+        // the 2-norm of the spectral error, plus the inverse's rounding.
+        const double roundoff = (spectral + factor * std::sqrt(y2)) * (1 + 1e-6);
+        plan.inverse(prod, x);
         pmf out;
-        out.offset = a.offset + b.offset;
-        out.mass = detail::convolve(a.mass, b.mass);
-        out.infinity_mass = std::min(1.0, a.infinity_mass + b.infinity_mass - a.infinity_mass * b.infinity_mass);
-        truncate(out, tail_mass);
-        sweep_up_dust(out, tail_mass * 1e-3);
+        out.offset = lo_index;
+        out.mass.assign(n, 0.0);
+        const auto n64 = static_cast<std::int64_t>(n);
+        const auto start = static_cast<std::size_t>(((lo_index - base) % n64 + n64) % n64);
+        const double scale = 1 / static_cast<double>(n);
+        for (std::size_t i = 0; i < n; ++i) out.mass[i] = std::max(0.0, x[(start + i) & (n - 1)] * scale);
+        out.infinity_mass = std::min(1.0, infinity + roundoff);
+        finish(out, o);
         return out;
+    }
+
+    /// Truncation and dust sweeping after a composition.
+    static void finish(pmf& p, const pld_options& o) {
+        truncate(p, o.tail_mass);
+        sweep_up_dust(p, o.tail_mass * 1e-3);
+        trim(p);
+    }
+
+    /// Drops zero masses at both ends (keeping at least one entry).
+    static void trim(pmf& p) {
+        std::size_t last = p.mass.size();
+        while (last > 1 && p.mass[last - 1] == 0) --last;
+        p.mass.resize(last);
+        std::size_t first = 0;
+        while (first + 1 < p.mass.size() && p.mass[first] == 0) ++first;
+        if (first > 0) {
+            p.mass.erase(p.mass.begin(), p.mass.begin() + static_cast<std::ptrdiff_t>(first));
+            p.offset += static_cast<std::int64_t>(first);
+        }
     }
 
     /// Moves every mass below tail_mass up to the next loss that carries mass (or
-    /// to +infinity): pessimistic, and it keeps rounding dust from defeating the
-    /// sparse convolution of atomic PLDs.
+    /// to +infinity): pessimistic, and it keeps rounding dust out of the pmf.
     static void sweep_up_dust(pmf& p, double tail_mass) {
         double carried = 0;
         for (std::size_t i = 0; i < p.mass.size(); ++i) {
@@ -367,7 +826,7 @@ private:
         p.infinity_mass = std::min(1.0, p.infinity_mass + carried);
     }
 
-    /// Moves at most tail_mass from the top to +infinity and from the bottom up to the lowest kept loss.
+    /// Moves at most tail_mass/2 from the top to +infinity and from the bottom up to the lowest kept loss.
     static void truncate(pmf& p, double tail_mass) {
         std::size_t top = p.mass.size();
         double moved = 0;
@@ -390,7 +849,7 @@ private:
             const double loss = static_cast<double>(p.offset + static_cast<std::int64_t>(i)) * options_.interval;
             if (loss > eps) d += p.mass[i] * -std::expm1(eps - loss);
         }
-        return d;
+        return std::min(1.0, d);
     }
 
     double epsilon_of(const pmf& p, double delta) const {
@@ -417,8 +876,8 @@ private:
     }
 
     pld_options options_{};
-    pmf remove_;
-    pmf add_;
+    std::shared_ptr<const pmf> remove_;
+    std::shared_ptr<const pmf> add_;
 };
 
 }  // namespace dpkit
