@@ -247,3 +247,20 @@ TEST_CASE("RDP curves with the wrong number of epsilons are refused", "[rdp]") {
                       "dpkit::rdp_to_approx_dp_classic: RDP epsilons must be finite and >= 0 (got -0.5)");
     CHECK_THROWS_WITH(rdp_to_approx_dp(rdp_curve{{1.0}, {0.5}}, 1e-6), "dpkit::rdp_to_approx_dp: orders must be finite and > 1 (got 1)");
 }
+
+TEST_CASE("a coin-flip survey's curve bounds both of its divergences", "[rdp]") {
+    // p = 1/2 truthful, else yes with q = 1/4: P[yes | yes] = 5/8, P[yes | no] = 1/8.
+    const auto survey = randomized_response::coin_flips(rational(1, 2), rational(1, 4));
+    const auto curve = rdp_of(survey);
+    const auto pure = to_rdp(survey.cost());
+    for (std::size_t i = 0; i < curve.orders.size(); ++i) {
+        const long double a = curve.orders[i];
+        const auto divergence = [a](long double p, long double q) {
+            return std::log(std::pow(p, a) * std::pow(q, 1 - a) + std::pow(1 - p, a) * std::pow(1 - q, 1 - a)) / (a - 1);
+        };
+        const long double worst = std::max(divergence(0.625L, 0.125L), divergence(0.125L, 0.625L));
+        INFO("order " << curve.orders[i]);
+        CHECK(curve.epsilons[i] >= worst);
+        CHECK(curve.epsilons[i] <= pure.epsilons[i]);
+    }
+}
