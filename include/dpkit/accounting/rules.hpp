@@ -263,20 +263,20 @@ rdp_curve rdp_of(const laplace_mechanism<T>& m, const std::vector<double>& order
     return discrete_laplace_rdp(t, shift, orders);
 }
 
+/// Randomized response built from epsilon has the exact curve of its likelihood
+/// ratio e^epsilon; a coin-flip survey, being epsilon-DP for its (rounded-up)
+/// epsilon, is a post-processing of that binary randomized response (Kairouz, Oh,
+/// Viswanath 2015, Thm 2.4), so the same curve bounds it. No probability is formed,
+/// so epsilon > 709 is fine.
 inline rdp_curve rdp_of(const randomized_response& m, const std::vector<double>& orders = default_rdp_orders()) {
-    // Symmetric (epsilon-RR) response probabilities have an exact curve; coin-flip surveys use the pure bound.
-    if (std::fabs(m.p_yes_given_yes() + m.p_yes_given_no() - 1) < 1e-15) {
-        const double e = std::exp(m.epsilon());
-        return randomized_response_rdp(e / (1 + e), 1 / (1 + e), 2, orders);
-    }
-    return to_rdp(m.cost(), orders);
+    return detail::randomized_response_rdp_of_loss(m.epsilon(), 2, orders);
 }
 
+/// k-ary randomized response: the exact curve of likelihood ratio e^epsilon over
+/// k values (the sampler's exact epsilon is at most epsilon, and the curve grows with it).
 template <class C>
 rdp_curve rdp_of(const generalized_randomized_response<C>& m, const std::vector<double>& orders = default_rdp_orders()) {
-    const double e = std::exp(m.epsilon());
-    const double k = static_cast<double>(m.size());
-    return randomized_response_rdp(e / (e + k - 1), 1 / (e + k - 1), static_cast<int>(m.size()), orders);
+    return detail::randomized_response_rdp_of_loss(m.epsilon(), static_cast<double>(m.size()), orders);
 }
 
 /// Renyi composition on a fixed order grid; the budget is (epsilon, delta) and
@@ -293,6 +293,11 @@ struct renyi_composition : detail::converted_composition<renyi_composition> {
     static state add(state s, const rdp_curve& c) {
         if (c.orders != default_rdp_orders()) {
             detail::throw_invalid("dpkit::accountant", "RDP curves must use default_rdp_orders()");
+        }
+        if (c.epsilons.size() != c.orders.size()) {
+            detail::throw_invalid("dpkit::accountant", "an RDP curve needs one epsilon per order",
+                                  detail::to_string_exact(c.epsilons.size()) + " epsilons for " +
+                                      detail::to_string_exact(c.orders.size()) + " orders");
         }
         if (s.epsilons.empty()) s.epsilons.assign(c.epsilons.size(), 0.0);
         for (std::size_t i = 0; i < s.epsilons.size(); ++i) {
