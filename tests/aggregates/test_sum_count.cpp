@@ -143,7 +143,9 @@ TEST_CASE("a refused release spends nothing and leaves the aggregate usable", "[
     CHECK(acct.spent() == approx_dp{0, 0});
     CHECK(acct.ledger().empty());
     const auto r = s.release(acct, laplace_noise{epsilon{0.3}}, 0.9, g, "affordable");
-    CHECK(std::get<pure_dp>(r.cost).epsilon <= 0.3);
+    REQUIRE(r.costs.size() == 1);
+    CHECK(r.costs[0].label == "affordable");
+    CHECK(std::get<pure_dp>(r.costs[0].cost).epsilon <= 0.3);
     CHECK(acct.ledger().size() == 1);
     CHECK(r.confidence.lower <= r.value);
     CHECK(r.value <= r.confidence.upper);
@@ -208,7 +210,7 @@ TEST_CASE("noise_interval predicts the released interval's width before spending
         CHECK(acct.ledger().size() == spends);  // asking costs nothing
         const auto r = s.release(acct, gaussian_noise{epsilon{1}, delta{1e-6}}, 0.95, g, "sum");
         CHECK(r.confidence.upper - r.confidence.lower == dpkit_test::approx(predicted.upper - predicted.lower).epsilon(1e-12));
-        CHECK(std::holds_alternative<zcdp>(r.cost));
+        CHECK(std::holds_alternative<zcdp>(r.costs.at(0).cost));
         CHECK(s.sensitivity() >= hi);
         CHECK(s.sensitivity() <= hi * (1 + 1e-8));
     }

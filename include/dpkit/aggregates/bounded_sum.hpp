@@ -117,11 +117,11 @@ public:
     template <class Rule, noise_spec Noise, std::uniform_random_bit_generator G>
     released<double> release(accountant<Rule>& acct, const Noise& noise, double level, G& g, std::string_view label) {
         check_open("release");
-        const auto r = detail::release_integer(acct, sum_, sensitivity_steps_, noise, level, g, label);
+        const auto r = detail::draw_integer<Rule>(sum_, sensitivity_steps_, noise, level, g);
+        auto costs = detail::spend_parts(acct, std::array{std::pair{std::string(label), r.cost}});
         released_ = true;
-        const double value = std::ldexp(static_cast<double>(r.value), r.shift + grid_.exponent);
-        const interval noise_ci{std::ldexp(r.noise.lower, grid_.exponent), std::ldexp(r.noise.upper, grid_.exponent)};
-        return released<double>{value, r.cost, around(value, noise_ci), level};
+        const double value = r.scaled(grid_.exponent);
+        return released<double>{value, around(value, r.scaled_noise(grid_.exponent)), level, std::move(costs)};
     }
 
     /// The versioned, platform-independent state (see serialization.hpp).

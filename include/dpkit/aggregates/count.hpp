@@ -75,10 +75,11 @@ public:
     template <class Rule, noise_spec Noise, std::uniform_random_bit_generator G>
     released<double> release(accountant<Rule>& acct, const Noise& noise, double level, G& g, std::string_view label) {
         check_open("release");
-        const auto r = detail::release_integer(acct, static_cast<detail::i128>(n_), max_contributions_, noise, level, g, label);
+        const auto r = detail::draw_integer<Rule>(static_cast<detail::i128>(n_), max_contributions_, noise, level, g);
+        auto costs = detail::spend_parts(acct, std::array{std::pair{std::string(label), r.cost}});
         released_ = true;
-        const double value = std::ldexp(static_cast<double>(r.value), r.shift);
-        return released<double>{value, r.cost, around(value, r.noise), level};
+        const double value = r.scaled(0);
+        return released<double>{value, around(value, r.noise), level, std::move(costs)};
     }
 
     /// The versioned, platform-independent state (see serialization.hpp).

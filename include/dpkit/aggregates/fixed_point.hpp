@@ -49,9 +49,9 @@ struct fixed_point {
     /// Bits of resolution below the width of the bounds.
     static constexpr int resolution_bits = 30;
 
-    /// Validates the bounds (finite, lower < upper, magnitudes within 2^22 widths
-    /// and a normal resolution) and derives the resolution.
-    static fixed_point for_bounds(const char* who, const bounds& b) {
+    /// Validates the bounds (finite, lower < upper, magnitudes within 2^21 widths
+    /// and a normal resolution) and derives the resolution 2^(ilogb(width) - bits).
+    static fixed_point for_bounds(const char* who, const bounds& b, int bits = resolution_bits) {
         if (!std::isfinite(b.lower)) throw_invalid(who, "bounds.lower must be finite", b.lower);
         if (!std::isfinite(b.upper)) throw_invalid(who, "bounds.upper must be finite", b.upper);
         if (!(b.lower < b.upper)) throw_invalid(who, "bounds.lower must be < bounds.upper", b.lower);
@@ -60,7 +60,7 @@ struct fixed_point {
         fixed_point f;
         f.lower = b.lower;
         f.upper = b.upper;
-        f.exponent = std::ilogb(width) - resolution_bits;
+        f.exponent = std::ilogb(width) - bits;
         if (f.exponent < std::numeric_limits<double>::min_exponent - 1) {
             throw_invalid(who, "bounds too narrow: upper - lower must be >= 2^-990", width);
         }

@@ -17,12 +17,14 @@
 /// dpkit::budget_exhausted and changes nothing, neither the accountant nor the
 /// aggregate.
 
+#include <array>
 #include <cstdint>
-#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "../accounting/accountant.hpp"
 #include "../detail/int128.hpp"
@@ -48,15 +50,21 @@ struct gaussian_noise {
 template <class N>
 concept noise_spec = std::same_as<N, laplace_noise> || std::same_as<N, gaussian_noise>;
 
-/// A released statistic: the noisy value, what the release cost (as recorded in
-/// the accountant's ledger) and an interval that holds the exact pre-noise
-/// value with probability at least `level`.
+/// One spend of a release, as the accountant's ledger records it.
+struct release_cost {
+    std::string label;
+    any_cost cost;
+};
+
+/// A released statistic: the noisy value, what the release cost (one entry per
+/// noisy part, as recorded in the accountant's ledger) and an interval that
+/// holds the exact pre-noise statistic with probability at least `level`.
 template <class T>
 struct released {
     T value;
-    any_cost cost;
     interval confidence;
     double level;
+    std::vector<release_cost> costs;
 };
 
 namespace detail {
@@ -90,25 +98,37 @@ inline auto integer_mechanism(const laplace_noise& n, double units) {
 }
 inline gaussian_mechanism<std::int64_t> integer_mechanism(const gaussian_noise& n, double units) {
     // Calibrating the discrete Gaussian takes ~0.4 ms; repeated releases with the
-    // same parameters (one per shard, partition or trial) reuse the last one.
+    // same parameters (one per shard, partition, part or trial) reuse one of the
+    // last few (a per-thread cache of immutable values).
     struct cached {
         double epsilon, delta, units;
         gaussian_mechanism<std::int64_t> mechanism;
     };
-    thread_local std::optional<cached> last;
-    if (!last || last->epsilon != n.epsilon.value || last->delta != n.delta.value || last->units != units) {
-        last.emplace(cached{n.epsilon.value, n.delta.value, units,
-                            gaussian_mechanism<std::int64_t>(n.epsilon, n.delta, l2_sensitivity{units})});
+    constexpr std::size_t slots = 8;
+    thread_local std::vector<cached> recent;
+    for (const auto& c : recent) {
+        if (c.epsilon == n.epsilon.value && c.delta == n.delta.value && c.units == units) return c.mechanism;
     }
-    return last->mechanism;
+    gaussian_mechanism<std::int64_t> m(n.epsilon, n.delta, l2_sensitivity{units});
+    if (recent.size() == slots) recent.erase(recent.begin());
+    recent.push_back(cached{n.epsilon.value, n.delta.value, units, m});
+    return m;
 }
 
 /// A noisy state: (S' + Z) 2^k steps, its noise interval in steps, its cost.
+template <class Cost>
 struct noisy_integer {
     i128 value = 0;
     int shift = 0;
     interval noise{0, 0};
-    any_cost cost;
+    Cost cost;
+
+    /// The noisy value in units of 2^exponent (post-processing).
+    double scaled(int exponent) const noexcept { return std::ldexp(static_cast<double>(value), shift + exponent); }
+    /// The noise interval in units of 2^exponent.
+    interval scaled_noise(int exponent) const noexcept {
+        return interval{std::ldexp(noise.lower, exponent), std::ldexp(noise.upper, exponent)};
+    }
 };
 
 /// Half-width (in steps) of the interval a release of this plan would report:
@@ -122,22 +142,36 @@ interval planned_noise_interval(const Noise& noise, std::uint64_t sensitivity, d
     return interval{std::ldexp(ci.lower, plan.shift) - rounding, std::ldexp(ci.upper, plan.shift) + rounding};
 }
 
-/// Draws the noise, then spends its cost: nothing is spent when the noise
-/// cannot be drawn, nothing is returned when the spend is refused.
-template <class Rule, class Noise, std::uniform_random_bit_generator G>
-noisy_integer release_integer(accountant<Rule>& acct, i128 exact, std::uint64_t sensitivity, const Noise& noise,
-                              double level, G& g, std::string_view label) {
+inline void check_level(double level) {
     if (!(level > 0 && level < 1)) throw_invalid("dpkit::release", "level must be in (0, 1)", level);
+}
+
+/// Draws the noise for an exact state with integer sensitivity; nothing is spent yet.
+template <class Rule, class Noise, std::uniform_random_bit_generator G>
+auto draw_integer(i128 exact, std::uint64_t sensitivity, const Noise& noise, double level, G& g) {
+    check_level(level);
     const auto plan = plan_integer_release(sensitivity);
     const auto m = integer_mechanism(noise, plan.units);
-    noisy_integer out;
-    out.shift = plan.shift;
+    noisy_integer<decltype(Rule::cost_of(m))> out{0, plan.shift, planned_noise_interval(noise, sensitivity, level),
+                                                   Rule::cost_of(m)};
     out.value = round_shift(exact, plan.shift) + static_cast<i128>(m.noise_distribution()(g));
-    out.noise = planned_noise_interval(noise, sensitivity, level);
-    auto cost = Rule::cost_of(m);
-    acct.spend(cost, label);
-    out.cost = to_any_cost(cost);
     return out;
+}
+
+/// Spends the parts' costs as one (all or nothing; budget_exhausted on refusal)
+/// and returns what the ledger recorded.
+template <class Rule, class Cost, std::size_t N>
+std::vector<release_cost> spend_parts(accountant<Rule>& acct, const std::array<std::pair<std::string, Cost>, N>& parts) {
+    acct.spend_all(std::span<const std::pair<std::string, Cost>>(parts));
+    std::vector<release_cost> out;
+    for (const auto& p : parts) out.push_back(release_cost{p.first, to_any_cost(p.second)});
+    return out;
+}
+
+/// A fraction of a noise specification: epsilon (and delta) scaled by f in (0, 1].
+inline laplace_noise share(const laplace_noise& n, double f) { return laplace_noise{dpkit::epsilon{n.epsilon.value * f}}; }
+inline gaussian_noise share(const gaussian_noise& n, double f) {
+    return gaussian_noise{dpkit::epsilon{n.epsilon.value * f}, dpkit::delta{n.delta.value * f}};
 }
 
 }  // namespace detail
