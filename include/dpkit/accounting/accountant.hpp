@@ -146,6 +146,43 @@ public:
         return spend_result{true, {}};
     }
 
+    /// Spends several costs as one: all of them if their composed total stays
+    /// within the budget, none otherwise. Each gets its own ledger line (in
+    /// order, consecutive). For releases made of several noisy parts.
+    template <class Cost>
+        requires requires(const typename Rule::state& s, const Cost& c) { Rule::add(s, c); }
+    [[nodiscard]] spend_result try_spend_all(std::span<const std::pair<std::string, Cost>> parts) {
+        std::unique_lock lock(mutex_);
+        auto next = spent_;
+        for (const auto& part : parts) next = Rule::add(next, part.second);  // validates; nothing changed yet
+        if (!Rule::within(next, budget_state_)) {
+            std::string labels;
+            std::string costs;
+            for (const auto& part : parts) {
+                labels += (labels.empty() ? "" : " + ") + part.first;
+                costs += (costs.empty() ? "" : " + ") + to_string(part.second);
+            }
+            return spend_result{false, refusal_text(costs, labels)};
+        }
+        std::vector<any_cost> recorded;
+        for (const auto& part : parts) {
+            recorded.push_back(to_any_cost(part.second));
+            ledger_.push_back(ledger_entry{ledger_.size(), name_, part.first, recorded.back()});
+        }
+        spent_ = std::move(next);
+        lock.unlock();
+        if (parent_ != nullptr) {
+            for (std::size_t i = 0; i < parts.size(); ++i) parent_->record(name_, parts[i].first, std::move(recorded[i]));
+        }
+        return spend_result{true, {}};
+    }
+    /// Like try_spend_all, but a refusal throws dpkit::budget_exhausted.
+    template <class Cost>
+    void spend_all(std::span<const std::pair<std::string, Cost>> parts) {
+        spend_result r = try_spend_all(parts);
+        if (!r) throw budget_exhausted(r.message);
+    }
+
     /// Like try_spend, but a refusal throws dpkit::budget_exhausted.
     template <class Cost>
         requires requires(const typename Rule::state& s, const Cost& c) { Rule::add(s, c); }
@@ -205,8 +242,11 @@ public:
 private:
     template <class Cost>
     std::string refusal(const Cost& cost, std::string_view label) const {
+        return refusal_text(to_string(cost), label);
+    }
+    std::string refusal_text(const std::string& cost, std::string_view label) const {
         return "dpkit::accountant '" + name_ + "' (" + Rule::name + "): refused '" + std::string(label) + "' costing " +
-               to_string(cost) + "; spent " + to_string(Rule::spent(spent_, budget_state_)) + " of " + to_string(budget_) +
+               cost + "; spent " + to_string(Rule::spent(spent_, budget_state_)) + " of " + to_string(budget_) +
                ", remaining " + to_string(Rule::remaining(spent_, budget_state_));
     }
 

@@ -1,0 +1,13 @@
+#pragma once
+/// \file
+/// Aggregates: bounded-contribution accumulators that add, merge, serialize and
+/// release once, with exact sums and confidence intervals.
+
+#include "aggregates/bounded_mean.hpp"
+#include "aggregates/bounded_sum.hpp"
+#include "aggregates/bounded_variance.hpp"
+#include "aggregates/count.hpp"
+#include "aggregates/fixed_point.hpp"
+#include "aggregates/moments.hpp"
+#include "aggregates/release.hpp"
+#include "aggregates/serialization.hpp"

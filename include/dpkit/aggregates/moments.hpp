@@ -1,0 +1,152 @@
+#pragma once
+// The state shared by bounded_mean and bounded_variance: the count of values,
+// the sum of centred fixed-point values d = q - c (c the fixed-point centre of
+// the bounds) and, for the variance, the sum of d^2. Centring halves the sum's
+// sensitivity (Google's BoundedMean / BoundedVariance do the same); every sum
+// is an exact 128-bit integer.
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "../detail/exact_decimal.hpp"
+#include "../detail/format.hpp"
+#include "../detail/int128.hpp"
+#include "../detail/rounding.hpp"
+#include "fixed_point.hpp"
+#include "serialization.hpp"
+
+namespace dpkit::detail {
+
+/// Splits a budget amount into parts proportional to `fractions` (each > 0,
+/// summing to 1 within 1e-9) so that the decimals the accountant books for the
+/// parts add up to at most the decimal of the whole.
+template <std::size_t N>
+std::array<double, N> split_amount(const char* who, double total, const std::array<double, N>& fractions) {
+    double sum = 0;
+    for (double f : fractions) {
+        if (!(f > 0 && f <= 1)) throw_invalid(who, "every budget fraction must be in (0, 1]", f);
+        sum += f;
+    }
+    if (!(std::fabs(sum - 1) <= 1e-9)) throw_invalid(who, "the budget fractions must add up to 1", sum);
+    std::array<double, N> parts{};
+    exact_decimal booked;
+    for (std::size_t i = 0; i < N; ++i) {
+        parts[i] = mul_down(total, fractions[i] / sum);
+        booked = booked + exact_decimal::declared(parts[i]);
+    }
+    const exact_decimal whole = exact_decimal::declared(total);
+    // Lower the largest part until the booked decimals fit (at most a few ulps).
+    std::size_t largest = 0;
+    for (std::size_t i = 1; i < N; ++i) largest = parts[i] > parts[largest] ? i : largest;
+    while (!(booked <= whole)) {
+        const exact_decimal before = exact_decimal::declared(parts[largest]);
+        parts[largest] = std::nextafter(parts[largest], 0.0);
+        booked = (booked - before) + exact_decimal::declared(parts[largest]);
+    }
+    return parts;
+}
+
+/// Count, centred sum and (Order 2) centred sum of squares of clamped fixed-point values.
+template <int Order>
+struct centred_moments {
+    fixed_point grid;
+    std::int64_t centre = 0;
+    nan_policy nan = nan_policy::reject;
+    std::uint64_t max_contributions = 1;
+    std::uint64_t count_sensitivity = 1;
+    std::uint64_t sum_sensitivity = 1;
+    std::uint64_t square_sensitivity = 1;
+    std::uint64_t n = 0;
+    i128 sum = 0;
+    i128 squares = 0;
+
+    /// Fixed-point bits below the width: d^2 must fit the sensitivity's 64 bits.
+    static constexpr int bits = Order == 1 ? 30 : 24;
+
+    centred_moments(const char* who, const bounds& b, nan_policy policy, std::uint64_t cap)
+        : grid(fixed_point::for_bounds(who, b, bits)), nan(policy), max_contributions(cap) {
+        if (cap == 0) throw_invalid(who, "max_contributions must be >= 1", cap);
+        centre = grid.q_lower + (grid.q_upper - grid.q_lower) / 2;
+        const auto half = static_cast<u128>(std::max(centre - grid.q_lower, grid.q_upper - centre));
+        const u128 s1 = half * cap;
+        const u128 s2 = half * half * cap;
+        if ((Order == 1 ? s1 : s2) >> 64 != 0) {
+            throw_invalid(who, "max_contributions too large for the fixed-point sums (sensitivity must be < 2^64)", cap);
+        }
+        count_sensitivity = cap;
+        sum_sensitivity = static_cast<std::uint64_t>(s1);
+        square_sensitivity = Order == 1 ? 0 : static_cast<std::uint64_t>(s2);
+    }
+
+    /// False when the value was dropped (NaN under nan_policy::drop).
+    bool add(const char* who, double x) {
+        if (std::isnan(x)) {
+            if (nan == nan_policy::reject) throw_invalid(who, "value must not be NaN (nan_policy::reject)", x);
+            return false;
+        }
+        const std::int64_t d = grid.quantize(x) - centre;
+        if (n == UINT64_MAX) throw overflow_error(std::string(who) + ": more than 2^64 - 1 values");
+        ++n;
+        sum = checked_add(who, sum, d);
+        if constexpr (Order == 2) squares = checked_add(who, squares, static_cast<i128>(d) * d);
+        return true;
+    }
+
+    void merge(const char* who, const centred_moments& o) {
+        if (o.grid.lower != grid.lower || o.grid.upper != grid.upper) {
+            throw_invalid(who, "cannot merge states with different bounds", o.grid.lower);
+        }
+        if (o.grid.exponent != grid.exponent) throw_invalid(who, "cannot merge states with different fixed-point resolutions");
+        if (o.max_contributions != max_contributions) {
+            throw_invalid(who, "cannot merge states with different max_contributions", o.max_contributions);
+        }
+        if (o.nan != nan) throw_invalid(who, "cannot merge states with different nan_policy");
+        if (n > UINT64_MAX - o.n) throw overflow_error(std::string(who) + ": more than 2^64 - 1 values");
+        n += o.n;
+        sum = checked_add(who, sum, o.sum);
+        if constexpr (Order == 2) squares = checked_add(who, squares, o.squares);
+    }
+
+    /// The centre of the bounds in the values' units.
+    double centre_value() const noexcept { return grid.to_value(centre); }
+
+    void write(byte_writer& w) const {
+        w.f64(grid.lower);
+        w.f64(grid.upper);
+        w.i64(grid.exponent);
+        w.u8(static_cast<std::uint8_t>(nan));
+        w.u64(max_contributions);
+        w.u64(n);
+        w.i128v(sum);
+        if constexpr (Order == 2) w.i128v(squares);
+    }
+
+    static centred_moments read(const char* who, byte_reader& r) {
+        const double lower = r.f64();
+        const double upper = r.f64();
+        const std::int64_t exponent = r.i64();
+        const std::uint8_t policy = r.u8();
+        if (policy > 1) r.fail("malformed state (bad nan_policy)");
+        const std::uint64_t cap = r.u64();
+        centred_moments m(who, bounds{lower, upper}, static_cast<nan_policy>(policy), cap);  // validates
+        if (exponent != m.grid.exponent) r.fail("malformed state (fixed-point resolution does not match the bounds)");
+        m.n = r.u64();
+        m.sum = r.i128v();
+        if constexpr (Order == 2) m.squares = r.i128v();
+        // Each centred value lies in [q_lower - c, q_upper - c]: the sums must too.
+        const i128 lo = static_cast<i128>(m.grid.q_lower - m.centre) * static_cast<i128>(m.n);
+        const i128 hi = static_cast<i128>(m.grid.q_upper - m.centre) * static_cast<i128>(m.n);
+        if (m.sum < lo || m.sum > hi) r.fail("malformed state (sum outside what the bounds and count allow)");
+        if constexpr (Order == 2) {
+            const i128 half = std::max(m.centre - m.grid.q_lower, m.grid.q_upper - m.centre);
+            if (m.squares < 0 || m.squares > half * half * static_cast<i128>(m.n)) {
+                r.fail("malformed state (sum of squares outside what the bounds and count allow)");
+            }
+        }
+        r.finish();
+        return m;
+    }
+};
+
+}  // namespace dpkit::detail
