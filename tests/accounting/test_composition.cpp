@@ -145,6 +145,26 @@ TEST_CASE("optimal homogeneous accountant refuses spends of eps0 >= 710", "[comp
     CHECK(wide.spent().epsilon <= 1420);
 }
 
+TEST_CASE("advanced composition accountant refuses a second spend of eps0 = 710", "[composition][accountant]") {
+    accountant<advanced_composition> a(approx_dp{1000.0, 1e-6});
+    CHECK(a.try_spend(pure_dp{710}, "a"));
+    CHECK_FALSE(a.try_spend(pure_dp{710}, "b"));  // e^710 - 1 overflows: the DRV bound is infinite
+    CHECK(a.spent().epsilon == 710);
+}
+
+TEST_CASE("optimal homogeneous accountant stops exactly where the optimum passes the budget", "[composition][kov][accountant]") {
+    // Checks past basic composition are answered from a cache of which k fit: it must not move the boundary.
+    accountant<optimal_homogeneous_composition> a(approx_dp{1.0, 1e-6});
+    long long n = 0;
+    while (a.try_spend(pure_dp{0.01}, "q")) ++n;
+    INFO("accepted " << n);
+    CHECK(n > 100);
+    CHECK(kov_optimal_epsilon(0.01, n, 1e-6) <= 1.0);
+    CHECK(kov_optimal_epsilon(0.01, n + 1, 1e-6) > 1.0);
+    CHECK(a.spent().epsilon == kov_optimal_epsilon(0.01, n, 1e-6));
+    CHECK_FALSE(a.try_spend(pure_dp{0.001}, "smaller"));  // n + 1 spends of at most 0.01 do not fit either
+}
+
 TEST_CASE("optimal homogeneous Laplace calibration at epsilon 1000 gives b near 1/1000", "[composition][kov][calibration]") {
     const double b = calibrate_laplace<optimal_homogeneous_composition>(1, approx_dp{1000, 1e-6});
     // One release: eps = eps0 + ln(1 - delta (1 + e^-eps0)), so b = 1 / (1000 + 1e-6 + ...).
