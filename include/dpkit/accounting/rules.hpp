@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -90,13 +91,25 @@ namespace detail {
 /// Rules that compose pure-DP spends with a slack delta' = the budget's delta
 /// minus the deltas already spent: Theorem::epsilon(epsilons, slack) gives the
 /// composed epsilon, and basic composition is used whenever it is smaller.
+/// What a theorem keeps of the epsilons spent: Theorem::spends when it names
+/// one (with record(spends, eps), budget_spends() and spends::empty()), else every epsilon.
+template <class Theorem>
+struct spends_of {
+    using type = std::vector<double>;
+};
+template <class Theorem>
+    requires requires { typename Theorem::spends; }
+struct spends_of<Theorem> {
+    using type = typename Theorem::spends;
+};
+
 template <class Theorem>
 struct slack_composition {
     using budget_type = approx_dp;
     struct state {
-        basic_composition::state basic;  // exact sums of every epsilon and delta spent
-        std::vector<double> epsilons;    // every epsilon spent
-        double budget_delta = 0;         // budget only
+        basic_composition::state basic;                // exact sums of every epsilon and delta spent
+        typename spends_of<Theorem>::type epsilons;    // the epsilons spent
+        double budget_delta = 0;                       // budget only
     };
     static constexpr bool supports_grants = false;
     static constexpr const char* name = Theorem::name;
@@ -106,18 +119,28 @@ struct slack_composition {
         s.basic = basic_composition::budget_state(b);
         if (!(b.delta > 0)) throw_invalid("dpkit::accountant", std::string(name) + " needs a budget delta > 0", b.delta);
         s.budget_delta = b.delta;
+        if constexpr (requires { Theorem::budget_spends(); }) s.epsilons = Theorem::budget_spends();
         return s;
     }
     template <class Cost>
         requires std::same_as<Cost, pure_dp> || std::same_as<Cost, approx_dp>
     static state add(state s, const Cost& c) {
         s.basic = basic_composition::add(s.basic, c);  // validates c
-        s.epsilons.push_back(c.epsilon);
+        if constexpr (requires { typename Theorem::spends; }) {
+            s.epsilons = Theorem::record(std::move(s.epsilons), c.epsilon);
+        } else {
+            s.epsilons.push_back(c.epsilon);
+        }
         return s;
+    }
+    /// The exact sum's nearest double, stepped up when below it.
+    static double rounded_up(const exact_decimal& x) {
+        const double d = x.to_double();
+        return x <= exact_decimal::exactly(d) ? d : next_up(d);
     }
     /// The composed epsilon, rounded up, given the budget's delta.
     static double composed_epsilon(const state& s, double budget_delta) {
-        const double basic = next_up(s.basic.epsilon.to_double());
+        const double basic = rounded_up(s.basic.epsilon);
         const double slack = sub_down(budget_delta, next_up(s.basic.delta.to_double()));
         if (!(slack > 0) || s.epsilons.empty()) return basic;
         return std::min(basic, Theorem::epsilon(s.epsilons, slack));
@@ -125,11 +148,19 @@ struct slack_composition {
     static bool within(const state& spent, const state& budget) {
         if (basic_composition::within(spent.basic, budget.basic)) return true;
         if (!(spent.basic.delta <= budget.basic.delta)) return false;
-        return exact_decimal::exactly(composed_epsilon(spent, budget.budget_delta)) <= budget.basic.epsilon;
+        const auto fits = [&](double eps) { return exact_decimal::exactly(eps) <= budget.basic.epsilon; };
+        if constexpr (requires { Theorem::fits(spent.epsilons, 1.0, budget.epsilons, fits); }) {
+            // The theorem decides (with its own cache), given the same slack as composed_epsilon.
+            const double slack = sub_down(budget.budget_delta, next_up(spent.basic.delta.to_double()));
+            if (!(slack > 0) || spent.epsilons.empty()) return false;
+            return Theorem::fits(spent.epsilons, slack, budget.epsilons, fits);
+        } else {
+            return fits(composed_epsilon(spent, budget.budget_delta));
+        }
     }
     static approx_dp spent(const state& s, const state& b) {
         const double eps = composed_epsilon(s, b.budget_delta);
-        const bool used_theorem = eps < next_up(s.basic.epsilon.to_double());
+        const bool used_theorem = eps < rounded_up(s.basic.epsilon);
         return {eps, used_theorem ? b.budget_delta : s.basic.delta.to_double()};
     }
     /// What is left: the budget's epsilon minus the composed epsilon, and the
@@ -154,13 +185,65 @@ struct drv_theorem {
     }
 };
 
+/// The accountant's memory of KOV checks for one budget: for the last (eps_max,
+/// slack), the largest k known to fit and the smallest known not to. The
+/// optimal epsilon grows with k, so a check at k is answered from these bounds
+/// when it can be, and otherwise narrows them by bisection: n spends cost
+/// O(log n) evaluations of the optimum, not one each.
+struct kov_fit_cache {
+    std::mutex mutex;
+    double eps0 = 0;
+    double slack = 0;
+    long long fits_up_to = 0;  // k <= fits_up_to fit
+    long long fails_from = 0;  // k >= fails_from do not (0: none known)
+};
+
 struct kov_theorem {
     static constexpr const char* name = "optimal homogeneous composition";
-    /// k spends of at most max(eps_i) each are dominated by k spends of that maximum.
-    static double epsilon(const std::vector<double>& epsilons, double slack) {
-        const double top = *std::max_element(epsilons.begin(), epsilons.end());
-        if (!(top > 0)) return 0;
-        return kov_optimal_epsilon(top, static_cast<long long>(epsilons.size()), slack);
+    /// k spends of at most eps_max each are dominated by k spends of eps_max:
+    /// only the count and the largest epsilon matter.
+    struct spends {
+        double largest = 0;
+        long long count = 0;
+        std::shared_ptr<kov_fit_cache> cache;  // budget states only
+        bool empty() const noexcept { return count == 0; }
+    };
+    static spends budget_spends() { return spends{0, 0, std::make_shared<kov_fit_cache>()}; }
+    static spends record(spends s, double eps) {
+        s.largest = std::max(s.largest, eps);
+        ++s.count;
+        return s;
+    }
+    static double epsilon(const spends& s, double slack) {
+        if (!(s.largest > 0)) return 0;
+        return kov_optimal_epsilon(s.largest, s.count, slack);
+    }
+    /// Whether fits(epsilon(s, slack)) holds, up to the monotonicity in k used by the cache.
+    template <class Fits>
+    static bool fits(const spends& s, double slack, const spends& budget, Fits fits) {
+        if (!(s.largest > 0)) return fits(0.0);
+        if (!budget.cache) return fits(epsilon(s, slack));
+        kov_fit_cache& c = *budget.cache;
+        std::lock_guard lock(c.mutex);
+        if (c.eps0 != s.largest || c.slack != slack) {
+            c.eps0 = s.largest;
+            c.slack = slack;
+            c.fits_up_to = 0;
+            c.fails_from = 0;
+        }
+        const long long k = s.count;
+        while (true) {
+            if (k <= c.fits_up_to) return true;
+            if (c.fails_from != 0 && k >= c.fails_from) return false;
+            // Probe at k itself once the bracket is tight, else further out.
+            long long probe = c.fails_from == 0 ? 2 * k : k + (c.fails_from - k) / 2;
+            if (probe <= c.fits_up_to) probe = k;
+            if (fits(kov_optimal_epsilon(s.largest, probe, slack))) {
+                c.fits_up_to = probe;
+            } else {
+                c.fails_from = probe;
+            }
+        }
     }
 };
 
