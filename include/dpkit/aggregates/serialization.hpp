@@ -33,6 +33,7 @@ enum class aggregate_kind : std::uint8_t {
     bounded_variance = 5,
     histogram = 6,
     category_histogram = 7,
+    row_sum = 8,
 };
 
 namespace detail {
