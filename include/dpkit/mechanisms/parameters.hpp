@@ -51,6 +51,19 @@ struct stddev {
     constexpr explicit stddev(double v) noexcept : value(v) {}
 };
 
+/// Largest change of any candidate's score between neighbouring datasets (for
+/// the exponential mechanism and other selection mechanisms).
+struct score_sensitivity {
+    double value;
+    constexpr explicit score_sensitivity(double v) noexcept : value(v) {}
+};
+
+/// Number of items a selection returns.
+struct selections {
+    std::size_t value;
+    constexpr explicit selections(std::size_t v) noexcept : value(v) {}
+};
+
 /// Length of the vectors a mechanism will be applied to (default 1: scalars).
 struct dimension {
     std::size_t value;
