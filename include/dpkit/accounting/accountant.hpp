@@ -209,7 +209,7 @@ private:
                ", remaining " + to_string(Rule::remaining(spent_, budget_state_));
     }
 
-    void record(const std::string& account, std::string_view label, any_cost cost) {
+    void record(const std::string& account, std::string_view label, any_cost&& cost) {
         std::lock_guard lock(mutex_);
         ledger_.push_back(ledger_entry{ledger_.size(), account, std::string(label), std::move(cost)});
     }
