@@ -22,7 +22,10 @@ int main() {
     while (true) {
         const std::int64_t active_users = 10000 + 37 * week;  // the private, exact weekly count
         const auto released = dpkit::try_release(alice, weekly, active_users, gen, "week " + std::to_string(week));
-        if (!released) break;  // refused: nothing spent, nothing released
+        if (!released) {  // refused: nothing spent, nothing released
+            std::printf("week %2d: refused, nothing released\n", week);
+            break;
+        }
         if (week % 7 == 0) {
             std::printf("week %2d: released %6lld, truth %6lld (error %+4lld)\n", week,
                         static_cast<long long>(*released), static_cast<long long>(active_users),

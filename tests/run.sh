@@ -93,7 +93,9 @@ for preset in "${presets[@]}"; do
     runs=$((runs + total))
     per_preset+=("${preset} ${total}")
     rm -f "${logs}/${preset}-"*.log
-    echo "== ${preset}: ${total} tests passed in $((SECONDS - preset_start)) s"
+    plural=s
+    [ "${total}" = 1 ] && plural=
+    echo "== ${preset}: ${total} test${plural} passed in $((SECONDS - preset_start)) s"
 done
 rmdir "${logs}" 2>/dev/null || true
 summary="$(IFS=,; echo "${per_preset[*]}")"
