@@ -8,8 +8,8 @@ cmake --workflow --preset demo >/dev/null
 echo "== Laplace noise on a count (examples/laplace_count.cpp)"
 build/demo/examples/laplace_count
 echo
-echo "== The two-coin survey about smoking (examples/smoking_survey.cpp)"
+echo "== A randomized-response survey about smoking: a die and a coin (examples/smoking_survey.cpp)"
 build/demo/examples/smoking_survey
 echo
-echo "== A weekly series under a budget of 700 (examples/weekly_series.cpp)"
+echo "== A weekly series under a budget of epsilon 0.5 (examples/weekly_series.cpp)"
 build/demo/examples/weekly_series

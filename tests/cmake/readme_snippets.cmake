@@ -1,0 +1,83 @@
+# Every ```cpp block of the README is a complete program: at configure time each
+# is written to <build>/tests/readme/<name>.cpp and gets a target (not built by
+# default) and a test "readme.<name>" that builds it and runs it. Markers, on the
+# line just before a block's fence:
+#   <!-- snippet: compile-only -->           build it, do not run it
+#   <!-- snippet: same as examples/x.cpp --> it must also equal that file
+# <name> comes from the section heading ("## A first release" -> a_first_release),
+# with _2, _3... for further blocks under the same heading.
+function(dpkit_readme_snippets readme)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${readme})
+  file(READ ${readme} text)
+  set(heading "readme")
+  set(names "")
+  while(TRUE)
+    string(FIND "${text}" "```cpp\n" open)
+    if(open EQUAL -1)
+      break()
+    endif()
+    string(SUBSTRING "${text}" 0 ${open} before)
+    # The nearest heading above the block (## or ###).
+    string(REGEX MATCHALL "\n##+ [^\n]*" headings "\n${before}")
+    if(headings)
+      list(GET headings -1 heading)
+      string(REGEX REPLACE "^\n#+ " "" heading "${heading}")
+    endif()
+    string(REGEX MATCH "<!-- snippet: ([^>]*) -->\n$" marker "${before}")
+    set(marker "${CMAKE_MATCH_1}")
+    math(EXPR open "${open} + 7")
+    string(SUBSTRING "${text}" ${open} -1 text)
+    string(FIND "${text}" "```" close)
+    if(close EQUAL -1)
+      message(FATAL_ERROR "${readme}: a ```cpp block is not closed")
+    endif()
+    string(SUBSTRING "${text}" 0 ${close} snippet)
+    string(SUBSTRING "${text}" ${close} -1 text)
+
+    string(TOLOWER "${heading}" name)
+    string(MAKE_C_IDENTIFIER "${name}" name)
+    string(REGEX REPLACE "_+" "_" name "${name}")
+    string(REGEX REPLACE "^_|_$" "" name "${name}")
+    set(base ${name})
+    set(count 1)
+    while(name IN_LIST names)
+      math(EXPR count "${count} + 1")
+      set(name "${base}_${count}")
+    endwhile()
+    list(APPEND names ${name})
+
+    set(source ${CMAKE_CURRENT_BINARY_DIR}/readme/${name}.cpp)
+    set(old "")
+    if(EXISTS ${source})
+      file(READ ${source} old)
+    endif()
+    if(NOT old STREQUAL snippet)
+      file(WRITE ${source} "${snippet}")
+    endif()
+    add_executable(readme_${name} EXCLUDE_FROM_ALL ${source})
+    target_link_libraries(readme_${name} PRIVATE dpkit::dpkit dpkit_warnings)
+    foreach(integration eigen fmt)
+      if(snippet MATCHES "#include <dpkit/${integration}.hpp>" AND TARGET dpkit::${integration})
+        target_link_libraries(readme_${name} PRIVATE dpkit::${integration})
+      endif()
+    endforeach()
+
+    set(run ON)
+    set(same_as "")
+    if(marker STREQUAL "compile-only")
+      set(run OFF)
+    elseif(marker MATCHES "^same as (.+)$")
+      set(same_as ${PROJECT_SOURCE_DIR}/${CMAKE_MATCH_1})
+    elseif(NOT marker STREQUAL "")
+      message(FATAL_ERROR "${readme}: unknown snippet marker '${marker}'")
+    endif()
+    add_test(NAME readme.${name}
+             COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${PROJECT_BINARY_DIR} -DTARGET=readme_${name}
+                     -DEXECUTABLE=$<TARGET_FILE:readme_${name}> -DRUN=${run} -DSNIPPET=${source}
+                     -DSAME_AS=${same_as} -P ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/readme_snippet.cmake)
+    set_tests_properties(readme.${name} PROPERTIES LABELS docs RESOURCE_LOCK build_tree)
+  endwhile()
+  if(NOT names)
+    message(FATAL_ERROR "${readme}: no ```cpp block found")
+  endif()
+endfunction()
