@@ -13,7 +13,8 @@
 /// nothing to read in the low-order bits.
 ///
 /// Input range: an input is noised around itself when |x| <= 2^125 steps (at
-/// least 2^105 noise scales); beyond that, and at +-infinity, it is clamped to
+/// least 2^104 times the smaller of the noise scale and the per-coordinate
+/// sensitivity, since the step is more than half of 2^-20 times that); beyond that, and at +-infinity, it is clamped to
 /// that public range first. Clamping is 1-Lipschitz, so the declared
 /// sensitivity still holds, and no input makes a call fail except NaN: whether
 /// a release throws never depends on a private value.
@@ -31,7 +32,7 @@ namespace dpkit::detail {
 
 /// A lattice step 2^exponent. Inputs are rounded to a 128-bit multiple of the
 /// step and clamped to the public range |x| <= max_input() = 2^(exponent + 125)
-/// (at least 2^105 times the noise scale); clamping is 1-Lipschitz, so it never
+/// (see above); clamping is 1-Lipschitz, so it never
 /// increases the distance between neighbours and the guarantee holds for every
 /// input. Whether a call succeeds never depends on the value: only NaN is
 /// refused (it is no point of the line); +-infinity clamps like any large value.
