@@ -17,6 +17,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -92,6 +93,12 @@ static_assert(!row_accumulator<tiny_histogram, int>);
 static_assert(partition_accumulator<tiny_histogram, int> && !partition_accumulator<tiny_histogram, int, int>);
 static_assert(partition_accumulator<keyed_recorder, int, int> && !partition_accumulator<keyed_recorder, int>);
 static_assert(!partition_accumulator<count, int> && !partition_accumulator<recorder<int>, int>);
+// Bounders are move-only: a copy could feed the same units twice.
+static_assert(!std::is_copy_constructible_v<ungrouped_bounder<int, double>> &&
+              std::is_nothrow_move_constructible_v<ungrouped_bounder<int, double>>);
+static_assert(!std::is_copy_constructible_v<grouped_bounder<int, double>> &&
+              !std::is_copy_constructible_v<grouped_partition_bounder<int, int>> &&
+              !std::is_copy_constructible_v<ungrouped_partition_bounder<int, int>>);
 
 /// The last 8 bytes of a state as a little-endian u64 (count's n).
 std::uint64_t tail_u64(const std::vector<std::byte>& bytes) {
@@ -627,7 +634,8 @@ TEST_CASE("bounding: merge of bounded shards", "[aggregates][bounding][merge]") 
 
     // Shards split by rows (a unit's rows in several shards): the shards' bounders
     // merge, and each unit still contributes at most max_rows.
-    std::vector<ungrouped_bounder<std::string, double>> shards(5, ungrouped_bounder<std::string, double>(cap));
+    std::vector<ungrouped_bounder<std::string, double>> shards;
+    for (int i = 0; i < 5; ++i) shards.emplace_back(cap);
     for (std::size_t i = 0; i < rows.size(); ++i) shards[rng() % shards.size()].add(rows[i].first, rows[i].second, g);
     for (std::size_t i = 1; i < shards.size(); ++i) shards[0].merge(std::move(shards[i]), g);
     count mc(cap);

@@ -315,6 +315,12 @@ private:
 template <hashable_id Unit, class Value>
 class grouped_bounder {
 public:
+    /// Move-only: a copy could feed the same units twice.
+    grouped_bounder(const grouped_bounder&) = delete;
+    grouped_bounder& operator=(const grouped_bounder&) = delete;
+    grouped_bounder(grouped_bounder&&) noexcept = default;
+    grouped_bounder& operator=(grouped_bounder&&) noexcept = default;
+
     /// Feeds `accumulators` (references kept); refuses any whose max_contributions() != max_rows.
     template <class... Accs>
         requires(row_accumulator<Accs, Value> && ...)
@@ -377,6 +383,12 @@ private:
 template <hashable_id Unit, class Value>
 class ungrouped_bounder {
 public:
+    /// Move-only: a copy could feed the same units twice.
+    ungrouped_bounder(const ungrouped_bounder&) = delete;
+    ungrouped_bounder& operator=(const ungrouped_bounder&) = delete;
+    ungrouped_bounder(ungrouped_bounder&&) noexcept = default;
+    ungrouped_bounder& operator=(ungrouped_bounder&&) noexcept = default;
+
     explicit ungrouped_bounder(std::uint64_t max_rows) : max_rows_(max_rows) { detail::check_cap(who, "max_rows", max_rows_); }
 
     /// Offers one row of `unit`.
@@ -443,6 +455,12 @@ template <hashable_id Unit, class Key, class Value = void, class PartitionOf = s
     requires hashable_id<std::decay_t<std::invoke_result_t<const PartitionOf&, const Key&>>>
 class grouped_partition_bounder {
 public:
+    /// Move-only: a copy could feed the same units twice.
+    grouped_partition_bounder(const grouped_partition_bounder&) = delete;
+    grouped_partition_bounder& operator=(const grouped_partition_bounder&) = delete;
+    grouped_partition_bounder(grouped_partition_bounder&&) noexcept = default;
+    grouped_partition_bounder& operator=(grouped_partition_bounder&&) noexcept = default;
+
     using row_type = detail::partition_row<Key, Value>;
     using partition_type = std::decay_t<std::invoke_result_t<const PartitionOf&, const Key&>>;
 
@@ -528,6 +546,12 @@ template <hashable_id Unit, class Key, class Value = void, class PartitionOf = s
     requires hashable_id<std::decay_t<std::invoke_result_t<const PartitionOf&, const Key&>>>
 class ungrouped_partition_bounder {
 public:
+    /// Move-only: a copy could feed the same units twice.
+    ungrouped_partition_bounder(const ungrouped_partition_bounder&) = delete;
+    ungrouped_partition_bounder& operator=(const ungrouped_partition_bounder&) = delete;
+    ungrouped_partition_bounder(ungrouped_partition_bounder&&) noexcept = default;
+    ungrouped_partition_bounder& operator=(ungrouped_partition_bounder&&) noexcept = default;
+
     using row_type = detail::partition_row<Key, Value>;
     using partition_type = std::decay_t<std::invoke_result_t<const PartitionOf&, const Key&>>;
 
