@@ -6,6 +6,7 @@
 #include "aggregates/bounded_mean.hpp"
 #include "aggregates/bounded_sum.hpp"
 #include "aggregates/bounded_variance.hpp"
+#include "aggregates/contribution_bounding.hpp"
 #include "aggregates/count.hpp"
 #include "aggregates/fixed_point.hpp"
 #include "aggregates/key_histogram.hpp"
