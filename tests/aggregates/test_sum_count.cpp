@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "../support/dpkit_catch.hpp"
@@ -54,6 +55,13 @@ TEST_CASE("bounded_sum: the state is identical under any order and any split int
     for (std::size_t i = 0; i < values.size(); ++i) (i % 3 == 0 ? c2 : c3).add(values[i]);
     c2.merge(c3);
     CHECK(c2.serialize() == c1.serialize());
+    // A string is one row, not a range of characters; a vector of strings is one row each.
+    count rows;
+    rows.add(std::string("a row"));
+    rows.add(std::vector<std::string>{"x", "y"});
+    count three;
+    for (int i = 0; i < 3; ++i) three.add();
+    CHECK(rows.serialize() == three.serialize());
 }
 
 TEST_CASE("bounded_sum: serialization round-trips and refuses what it cannot trust", "[aggregates][serialization]") {

@@ -11,6 +11,7 @@
 #include <random>
 #include <ranges>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -33,14 +34,15 @@ public:
         check_open("add");
         ++n_;
     }
-    /// Counts one row (its value is not used).
+    /// Counts one row (its value is not used; a string is one row, not a range).
     template <class T>
-        requires(!std::ranges::input_range<T>)
+        requires(!std::ranges::input_range<T> || std::convertible_to<const T&, std::string_view>)
     void add(const T&) {
         add();
     }
     /// Counts every element of a range, one row each (no copy).
     template <std::ranges::input_range R>
+        requires(!std::convertible_to<const R&, std::string_view>)
     void add(R&& rows) {
         check_open("add");
         if constexpr (std::ranges::sized_range<R>) {
