@@ -265,3 +265,59 @@ TEST_CASE("PLD accountant: repeated spends compose with counts, and each decisio
     CHECK_THROWS_WITH(mixed.spend(pld::gaussian(4.0), "other grid"),
                       "dpkit::accountant: every PLD must use the interval of the first spend (got 1e-04)");
 }
+
+namespace {
+// Rows of tests/data/pld_small_delta.csv (mpmath, see pld_small_delta.py).
+std::vector<dpkit_test::csv_row> small_delta_rows() { return dpkit_test::read_csv(DPKIT_TEST_DATA "/pld_small_delta.csv"); }
+
+pld composed_reference(const dpkit_test::csv_row& row) {
+    const auto k = static_cast<std::uint64_t>(number(row, "k"));
+    const double param = number(row, "param");
+    if (row.at("case") == "gauss") return pld::gaussian(param).self_compose(k);
+    return pld::randomized_response_epsilon(param, 2).self_compose(k);
+}
+}  // namespace
+
+TEST_CASE("PLD composition reaches small deltas: round-off is bounded per loss, not charged to P[L = inf]", "[pld][small-delta]") {
+    int checked = 0;
+    for (const auto& row : small_delta_rows()) {
+        if (number(row, "k") > 1000) continue;
+        const double exact = number(row, "eps");
+        const double delta = number(row, "delta");
+        const pld composed = composed_reference(row);
+        const double eps = composed.epsilon_for_delta(delta);
+        INFO(row.at("case") << " " << row.at("param") << " k " << row.at("k") << " delta " << row.at("delta"));
+        CHECK(eps >= exact);
+        CHECK(eps <= exact * 1.01);
+        CHECK(composed.delta_for_epsilon(exact * 1.01) <= delta);
+        ++checked;
+    }
+    CHECK(checked == 5);
+    // The accountant accepts two spends of RR(0.1) at delta 1e-12 (exact epsilon 0.2 - 3.6e-12;
+    // the Chernoff bound cannot show it, the composition must).
+    accountant<pld_composition> acct(approx_dp{0.201, 1e-12}, "small delta");
+    const randomized_response rr(epsilon{0.1});
+    CHECK(acct.try_spend(pld_of(rr), "first"));
+    CHECK(acct.try_spend(pld_of(rr), "second"));
+    CHECK(acct.spent().epsilon >= 0.2 - 4e-12);
+    CHECK(acct.spent().epsilon <= 0.201);
+    CHECK_FALSE(acct.try_spend(pld_of(rr), "third"));
+}
+
+TEST_CASE("long compositions beyond 2^23 grid points compose on a coarser grid, losses rounded up", "[pld][long]") {
+    int checked = 0;
+    for (const auto& row : small_delta_rows()) {
+        if (number(row, "k") <= 1000) continue;
+        const double exact = number(row, "eps");
+        const double delta = number(row, "delta");
+        const pld composed = composed_reference(row);
+        INFO(row.at("case") << " " << row.at("param") << " k " << row.at("k") << " delta " << row.at("delta")
+                            << " interval " << composed.options().interval);
+        CHECK(composed.options().interval > 1e-4);  // the grid it was composed on
+        const double eps = composed.epsilon_for_delta(delta);
+        CHECK(eps >= exact);
+        CHECK(eps <= exact * 1.01);
+        ++checked;
+    }
+    CHECK(checked == 3);
+}

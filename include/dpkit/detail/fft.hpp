@@ -193,17 +193,20 @@ private:
     std::vector<std::complex<double>> split_;
 };
 
-/// A shared plan of size n; the most recent one is kept for reuse.
+/// A shared plan of size n; the two most recent ones are kept for reuse.
 inline std::shared_ptr<const real_fft_plan> fft_plan(std::size_t n) {
     static std::mutex mutex;
-    static std::shared_ptr<const real_fft_plan> last;
+    static std::shared_ptr<const real_fft_plan> recent[2];
     {
         std::lock_guard lock(mutex);
-        if (last && last->size() == n) return last;
+        for (const auto& p : recent) {
+            if (p && p->size() == n) return p;
+        }
     }
     auto plan = std::make_shared<const real_fft_plan>(n);
     std::lock_guard lock(mutex);
-    last = plan;
+    recent[1] = recent[0];
+    recent[0] = plan;
     return plan;
 }
 

@@ -12,7 +12,7 @@
 /// point and interpolates it linearly in e^eps in between; the profile is convex
 /// in e^eps, so the discrete PLD dominates the true one (pessimistic). The grid
 /// of one PLD spans at most detail::pld_max_grid_points points: its top is the
-/// first grid point where delta(eps) is within tail_mass of delta(+inf) or the
+/// first grid point where delta(eps) is within tail_mass/1024 of delta(+inf) or the
 /// end of that span, and delta there becomes P[L = inf] (so a delta > 0 of an
 /// approximate-DP guarantee, or a loss beyond the grid, lands in the infinity
 /// mass); mass below the grid sits at its lowest point (a larger loss).
@@ -22,17 +22,24 @@
 /// Composition (compose, self_compose, compose_powers) multiplies the
 /// spectra of the pmfs: one real FFT per distinct PLD, raised to its count,
 /// and one inverse FFT, on a window [L, L + N) of the composed losses chosen by
-/// Chernoff bounds from each pmf's moment generating function. Everything it
-/// gets wrong is made pessimistic and charged to P[L = inf]:
+/// Chernoff bounds from each pmf's moment generating function. Every mass of the
+/// result is an upper bound on the exact composed mass at its loss, and
+/// everything the FFT gets wrong is made pessimistic:
 ///  - the circular FFT folds mass above the window onto lower losses: the
-///    Chernoff bound on the composed mass above the window is added;
-///  - mass below the window folds onto higher losses (pessimistic as it is);
-///  - FFT round-off: the computed spectrum is within E = fft_error_factor(N)
-///    times the pmf's mass of the exact one at every frequency (detail/fft.hpp),
-///    so a count c power is within c E (|z| + E)^(c-1) plus its own rounding;
-///    by Parseval the pmf's error moves delta(eps) by at most the 2-norm of the
-///    spectral error, plus the inverse transform's own rounding bound. That
-///    bound is added (negative outputs are raised to 0, also pessimistic);
+///    Chernoff bound on the composed mass above the window goes to P[L = inf];
+///    the bound on the mass below the window is added at its lowest loss;
+///  - FFT round-off: a rigorous bound on the error of every output (uniform
+///    over the outputs, see spectral_pass) is added to every mass. Added to every
+///    loss rather than to P[L = inf], it moves delta(eps) only by the bound times
+///    the number of losses above eps;
+///  - that absolute bound would still dominate the smallest masses of the upper
+///    tail, so a second pass composes the pmfs tilted by e^{lambda l} (lambda the
+///    Chernoff-optimal order near the 1e-11 tail), whose error bound, mapped
+///    back by e^{-lambda l} M(lambda)^k, is relative to the tail itself; each mass
+///    keeps the smaller of the two bounds;
+///  - a composition whose window would exceed detail::pld_max_fft_size points is
+///    composed on a grid 2^j times coarser, every loss rounded up to it (the
+///    result's options().interval is the grid it was composed on);
 ///  - after composing, at most tail_mass/2 is moved from the top to +infinity
 ///    and from the bottom up to the lowest kept loss, and masses below
 ///    tail_mass/1000 move up to the next kept loss.
@@ -229,9 +236,9 @@ public:
         const double norm = 1 + (m - 1) * small;
         const double p_truth = 1 / norm;
         const double p_other = small / norm;
-        // Rounding of the two probabilities (a few ulps) counts as P[L = inf].
-        const double slack = std::max(0.0, 1 - (p_truth + (m - 1) * p_other)) + 8 * 0x1p-53;
-        return rr_from_loss(epsilon, p_truth, p_other, m, slack, options);
+        // The two probabilities are within 5 ulps (relative) of the exact ones; rr_from_loss
+        // raises the profile by more than that, relatively (so tiny deltas stay reachable).
+        return rr_from_loss(epsilon, p_truth, p_other, m, 0.0, options);
     }
 
     /// The worst case for an (epsilon, delta)-DP guarantee: (eps, delta)-randomized
@@ -338,8 +345,33 @@ public:
             remove.push_back({part.pld->remove_.get(), part.count});
             add.push_back({part.pld->add_.get(), part.count});
         }
-        out.remove_ = std::make_shared<const pmf>(compose_pmfs(remove, out.options_, who));
-        out.add_ = symmetric ? out.remove_ : std::make_shared<const pmf>(compose_pmfs(add, out.options_, who));
+        // A window beyond the largest FFT: compose on a grid 2^j times coarser, every
+        // loss rounded up to it (the result's options().interval says which grid).
+        std::vector<pmf> coarse;
+        const bool single = remove.size() == 1 && remove[0].count == 1;
+        for (std::int64_t factor = 1; !single; factor *= 2) {
+            const double h = out.options_.interval;
+            const double fits = static_cast<double>(detail::pld_max_fft_size);
+            auto needed = [&](const std::vector<pmf_power>& ps) { return plan_window(ps, h, out.options_.tail_mass).needed; };
+            if (needed(remove) <= fits && (symmetric || needed(add) <= fits)) break;
+            if (factor >= (std::int64_t{1} << 40)) detail::throw_invalid(who, "the composed PLD is too wide for any grid", h);
+            // Coarsen the originals by 2 * factor (from the fine grid, so each loss is rounded up once).
+            const std::int64_t next = factor * 2;
+            coarse.clear();
+            coarse.reserve(2 * remove.size());
+            for (const auto& part : parts) {
+                if (part.count == 0) continue;
+                coarse.push_back(coarsen(*part.pld->remove_, next));
+                coarse.push_back(symmetric ? pmf{} : coarsen(*part.pld->add_, next));
+            }
+            for (std::size_t i = 0; i < remove.size(); ++i) {
+                remove[i].p = &coarse[2 * i];
+                add[i].p = symmetric ? &coarse[2 * i] : &coarse[2 * i + 1];
+            }
+            out.options_.interval = first->options_.interval * static_cast<double>(next);
+        }
+        out.remove_ = std::make_shared<const pmf>(compose_pmfs(remove, out.options_));
+        out.add_ = symmetric ? out.remove_ : std::make_shared<const pmf>(compose_pmfs(add, out.options_));
         return out;
     }
 
@@ -457,14 +489,16 @@ private:
     }
 
     /// Randomized response from its loss l = ln(p_truth/p_other) (p_other may underflow to 0).
+    /// The profile is a sum of non-negative terms, each within 8 ulps of its exact value
+    /// when the probabilities are within 5 ulps: it is raised by 64 u, relatively.
     static privacy_loss_distribution rr_from_loss(double l, double p_truth, double p_other, double m, double slack,
                                                   const pld_options& options) {
         auto profile = [=](double eps) {
-            double d = slack;
+            double d = 0;
             if (eps < l) d += p_truth * -std::expm1(eps - l);
             if (eps < 0) d += (m - 2) * p_other * -std::expm1(eps);
             if (eps < -l) d += p_other * -std::expm1(eps + l);
-            return d;
+            return slack + d * (1 + 64 * 0x1p-53);
         };
         return from_profile(profile, options);
     }
@@ -493,11 +527,12 @@ private:
             const std::int64_t mid = lo + (hi_known - lo) / 2;
             (has_mass_below(mid) ? hi_known : lo) = mid;
         }
-        // Upper end: the first grid point where delta is within tail_mass of its value at
-        // the end of the span (or at +inf, if larger); delta there becomes the infinity mass.
+        // Upper end: the first grid point where delta is within tail_mass / 1024 of its value
+        // at the end of the span (or at +inf, if larger); delta there becomes the infinity
+        // mass (so a thousand-fold composition moves at most about tail_mass to infinity).
         const std::int64_t top_cap = lo + cap - 1;
         const double floor = std::max(at_infinity, value(static_cast<double>(top_cap) * h));
-        auto above = [&](std::int64_t i) { return value(static_cast<double>(i) * h) > floor + o.tail_mass; };
+        auto above = [&](std::int64_t i) { return value(static_cast<double>(i) * h) > floor + o.tail_mass / 1024; };
         std::int64_t hi = 1;
         while (hi < top_cap && above(hi)) hi = std::min(hi * 2, top_cap);
         for (std::int64_t lo_known = hi / 2; hi - lo_known > 1;) {
@@ -546,7 +581,7 @@ private:
             const double right = k + 1 < hull.size() ? right_term(v, hull[k + 1]) : 0.0;
             out.mass[v] = std::max(0.0, left_term(hull, k, v) + right);
         }
-        sweep_up_dust(out, o.tail_mass);
+        sweep_up_dust(out, o.tail_mass / 1024);
         trim(out);
         return out;
     }
@@ -580,116 +615,176 @@ private:
         return r;
     }
 
-    /// Composition of pmfs raised to counts (see the file comment for the error accounting).
-    static pmf compose_pmfs(const std::vector<pmf_power>& parts, const pld_options& o, const char* who) {
-        constexpr double u = 0x1p-53;
-        const double h = o.interval;
-        if (parts.size() == 1 && parts[0].count == 1) return *parts[0].p;
-        // P[L = inf] of the composition: 1 - prod (1 - inf_i)^c_i, rounded up.
-        double log_keep = 0;
-        for (const auto& part : parts) {
-            if (part.p->infinity_mass >= 1) return pmf{0, {0.0}, 1.0};
-            log_keep += static_cast<double>(part.count) * std::log1p(-part.p->infinity_mass);
-        }
-        double infinity = log_keep < 0 ? std::min(1.0, -std::expm1(log_keep) * (1 + 1e-12) + 1e-300) : 0.0;
-        // Two short or sparse pmfs: direct convolution. Its rounding (relative n u on
-        // non-negative sums) is charged to infinity.
-        if (parts.size() == 2 && parts[0].count == 1 && parts[1].count == 1) {
-            const pmf& a = *parts[0].p;
-            const pmf& b = *parts[1].p;
-            const auto nnz = [](const pmf& p) {
-                return static_cast<double>(std::count_if(p.mass.begin(), p.mass.end(), [](double m) { return m != 0; }));
-            };
-            const double out_size = static_cast<double>(a.mass.size() + b.mass.size());
-            if (nnz(a) * nnz(b) <= 4 * out_size * std::log2(out_size + 2)) {
-                pmf out;
-                out.offset = a.offset + b.offset;
-                out.mass = detail::convolve_direct(a.mass, b.mass);
-                const double terms = std::min(nnz(a), nnz(b));
-                out.infinity_mass = std::min(1.0, infinity + 2 * (terms + 1) * u);
-                finish(out, o);
-                return out;
-            }
-        }
-        // Window [t_lo, t_hi] from Chernoff bounds on the composed finite part.
+    /// The window of a composition: loss indices [lo, lo + needed) hold all but a
+    /// Chernoff-bounded tail on each side.
+    struct composition_window {
+        std::int64_t lo = 0;
+        double needed = 0;        // grid points (a double: it may exceed every integer type's range)
+        std::int64_t base = 0;    // sum of count * offset
+        double support_lo = 0;    // the composed finite support (losses)
+        double support_hi = 0;
         std::vector<detail::pld_moments> mom;
+        bool empty = false;       // some part has no finite mass
+    };
+
+    static double log_mgf(const composition_window& w, const std::vector<pmf_power>& parts, std::size_t j, bool up) {
+        double s = 0;
+        for (std::size_t i = 0; i < parts.size(); ++i) s += static_cast<double>(parts[i].count) * (up ? w.mom[i].up[j] : w.mom[i].down[j]);
+        return s;
+    }
+
+    /// Chernoff bounds on P[L >= t] (up) or P[L <= t] (down) of the composed finite part, as logarithms.
+    static double log_tail_bound(const composition_window& w, const std::vector<pmf_power>& parts, double t, bool up) {
+        const auto& orders = detail::pld_orders();
+        double best = 0;
+        for (std::size_t j = 0; j < orders.size(); ++j) {
+            best = std::min(best, log_mgf(w, parts, j, up) + (up ? -orders[j] : orders[j]) * t);
+        }
+        return best;
+    }
+
+    static composition_window plan_window(const std::vector<pmf_power>& parts, double h, double tail_mass) {
+        composition_window w;
         double support_lo = 0;
         double support_hi = 0;
-        std::int64_t base = 0;  // sum of count * offset: position p of the circular result is loss index base + p (mod N)
         for (const auto& part : parts) {
-            mom.push_back(moments(*part.p, h, 512));
-            if (mom.back().empty) return pmf{0, {0.0}, 1.0};  // no finite mass left: claim nothing
+            w.mom.push_back(moments(*part.p, h, 512));
+            if (w.mom.back().empty) {
+                w.empty = true;
+                return w;
+            }
             const double c = static_cast<double>(part.count);
-            support_lo += c * mom.back().lowest;
-            support_hi += c * mom.back().highest;
-            base += static_cast<std::int64_t>(part.count) * part.p->offset;
+            support_lo += c * w.mom.back().lowest;
+            support_hi += c * w.mom.back().highest;
+            w.base += static_cast<std::int64_t>(part.count) * part.p->offset;
         }
         const auto& orders = detail::pld_orders();
-        auto log_mgf = [&](std::size_t j, bool up) {
-            double s = 0;
-            for (std::size_t i = 0; i < parts.size(); ++i) s += static_cast<double>(parts[i].count) * (up ? mom[i].up[j] : mom[i].down[j]);
-            return s;
-        };
-        const double log_tau = std::log(std::max(o.tail_mass / 8, 1e-300));
+        const double log_tau = std::log(std::max(tail_mass / 8, 1e-300));
         double t_hi = support_hi;
         double t_lo = support_lo;
         for (std::size_t j = 0; j < orders.size(); ++j) {
-            t_hi = std::min(t_hi, (log_mgf(j, true) - log_tau) / orders[j]);
-            t_lo = std::max(t_lo, (log_tau - log_mgf(j, false)) / orders[j]);
+            t_hi = std::min(t_hi, (log_mgf(w, parts, j, true) - log_tau) / orders[j]);
+            t_lo = std::max(t_lo, (log_tau - log_mgf(w, parts, j, false)) / orders[j]);
         }
         if (!(t_lo <= t_hi)) t_lo = t_hi;
-        const auto lo_index = static_cast<std::int64_t>(std::floor(t_lo / h)) - 1;
-        const auto hi_index = static_cast<std::int64_t>(std::ceil(t_hi / h)) + 1;
-        const auto needed = static_cast<std::size_t>(hi_index - lo_index + 1);
-        if (needed > detail::pld_max_fft_size) {
-            detail::throw_invalid(who, "the composed PLD needs more grid points than 2^23; use a coarser pld_options::interval",
-                                  static_cast<double>(needed));
+        w.support_lo = support_lo;
+        w.support_hi = support_hi;
+        const double lo = std::floor(t_lo / h) - 1;
+        w.needed = std::ceil(t_hi / h) + 1 - lo + 1;
+        w.lo = w.needed <= 0x1p52 ? static_cast<std::int64_t>(lo) : 0;
+        return w;
+    }
+
+    /// A pmf on a grid `factor` times coarser, every loss rounded up to it (pessimistic);
+    /// sums of masses are rounded up.
+    static pmf coarsen(const pmf& p, std::int64_t factor) {
+        auto ceil_div = [factor](std::int64_t a) { return a >= 0 ? (a + factor - 1) / factor : -((-a) / factor); };
+        pmf out;
+        out.offset = ceil_div(p.offset);
+        out.infinity_mass = p.infinity_mass;
+        const std::int64_t last = p.offset + static_cast<std::int64_t>(p.mass.size()) - 1;
+        out.mass.assign(static_cast<std::size_t>(ceil_div(last) - out.offset + 1), 0.0);
+        for (std::size_t i = 0; i < p.mass.size(); ++i) {
+            out.mass[static_cast<std::size_t>(ceil_div(p.offset + static_cast<std::int64_t>(i)) - out.offset)] += p.mass[i];
         }
-        const std::size_t n = std::max<std::size_t>(16, std::bit_ceil(needed));
+        // A sum of `factor` non-negative terms is within (factor - 1) u of its exact value.
+        const double up = 1 + 2 * static_cast<double>(factor + 1) * 0x1p-53;
+        for (double& m : out.mass) m *= up;
+        return out;
+    }
+
+    /// Where a tilted pass maps back: its composed values at loss index J, times
+    /// exp(g (top - J) + log_scale), bound the composition's masses.
+    struct tilt_map {
+        std::int64_t top = 0;     // sum of count * (highest loss index)
+        double log_scale = 0;     // -sum count ln K, K the normalisation of each tilted part
+        double log_slack = 0;     // sum count -ln(1 - eps_i): the tilted inputs' relative rounding
+        double abs_terms = 0;     // sum of the magnitudes entering log_scale (for its rounding)
+        double missing = 0;       // tilted mass dropped below 2^-1000 (times count)
+    };
+
+    /// One pass of the spectral composition on size n, with the inputs tilted by
+    /// e^{g j} (g = 0: none). Leaves n times the circular composition in x (position p
+    /// is loss index base + p mod n) and returns a bound on each entry's error after
+    /// dividing by n.
+    ///
+    /// Error bound. Let the computed spectrum Z of an input of mass s be within e =
+    /// (fft_error_factor(n) + f u) s of the exact one at every frequency (detail/fft.hpp;
+    /// f summands folded into one position add f u s). Then |exact^c - Z^c| <= c e
+    /// (|Z| + e)^(c-1), and computing Z^c rounds by at most 3 c u |Z^c|; products of parts
+    /// combine their bounds as |ab - a'b'| <= |a - a'| |b'| + |a| |b - b'|. An output of
+    /// the exact inverse is (1/n) sum_k Y_k w^{jk}, so an error E_k at each frequency
+    /// moves every output by at most (1/n) sum_k E_k, and the inverse's own rounding
+    /// moves it by at most (1/n) fft_error_factor(n) sum_k |Y_k| (over all n frequencies).
+    /// The bound is uniform over the outputs; alternatively the forward part is at most
+    /// sqrt(n) times its 2-norm (Higham's normwise bound), whichever is smaller.
+    static double spectral_pass(const std::vector<pmf_power>& parts, std::size_t n, double g, tilt_map& tilt, std::vector<double>& x) {
+        constexpr double u = 0x1p-53;
+        constexpr double tiny = 0x1p-1000;
         const std::size_t half = n / 2;
-        // Mass at losses >= (lo_index + n) h folds onto lower losses: bound it and add it.
-        const double above = static_cast<double>(lo_index + static_cast<std::int64_t>(n)) * h;
-        if (above <= support_hi) {
-            double log_bound = 0;
-            for (std::size_t j = 0; j < orders.size(); ++j) log_bound = std::min(log_bound, log_mgf(j, true) - orders[j] * above);
-            infinity = std::min(1.0, infinity + std::exp(log_bound) * (1 + 1e-9));
-        }
-        // Spectra: product over parts of (spectrum)^count. Error bounds: a computed
-        // spectrum z is within e = factor * mass of the exact one at each frequency, and
-        // its 2-norm error is within factor * sqrt(n) * ||x||_2 (detail/fft.hpp), so
-        // |exact^c - z^c| <= c |error| (|z| + e)^{c-1}; the powering rounds by < 3 c u
-        // relative. Frequencies 1..n/2-1 stand for their conjugates too (weight 2).
         const auto plan_ptr = detail::fft_plan(n);
         const detail::real_fft_plan& plan = *plan_ptr;
         const double factor = detail::fft_error_factor(n);
-        std::vector<double> x(n);
         std::vector<std::complex<double>> spec;
         const bool single = parts.size() == 1;
         std::vector<std::complex<double>> prod(single ? 0 : half, {0, 0});
-        std::vector<double> err(single ? 0 : half + 1, 0.0);        // per-frequency bound (index half: Nyquist)
-        std::vector<double> magnitude(single ? 0 : half + 1, 0.0);  // |computed product|
-        double sum_forward = 0;  // single part: sum of squared propagated forward errors (per-frequency bound)
-        double sum_power = 0;    // single part: sum of squared powering errors
-        double max_rc1 = 0;      // single part: max (|z| + e)^{c-1}
-        double forward_norm = 0; // single part: factor * sqrt(n) * ||x||_2
+        std::vector<double> err(single ? 0 : half + 1, 0.0);
+        std::vector<double> magnitude(single ? 0 : half + 1, 0.0);
+        double sum_forward = 0;
+        double sum_power = 0;
+        double max_rc1 = 0;
+        double forward_norm = 0;
+        tilt = {};
+        x.assign(n, 0.0);
         for (std::size_t i = 0; i < parts.size(); ++i) {
             const pmf& p = *parts[i].p;
             const std::uint64_t c = parts[i].count;
             const double cd = static_cast<double>(c);
             std::fill(x.begin(), x.end(), 0.0);
+            const double folds = std::ceil(static_cast<double>(p.mass.size()) / static_cast<double>(n));
             double mass = 0;
-            for (std::size_t j = 0; j < p.mass.size(); ++j) {
-                x[j & (n - 1)] += p.mass[j];
-                mass += p.mass[j];
+            if (g == 0) {
+                for (std::size_t j = 0; j < p.mass.size(); ++j) {
+                    x[j & (n - 1)] += p.mass[j];
+                    mass += p.mass[j];
+                }
+            } else {
+                // x_j = p_j e^{g (j - last)} K: each within eps_i (relative) of its exact value.
+                std::size_t last = p.mass.size();
+                while (last > 1 && !(p.mass[last - 1] > 0)) --last;
+                --last;
+                double s = 0;
+                double dropped = 0;
+                for (std::size_t j = 0; j <= last; ++j) {
+                    if (!(p.mass[j] > 0)) continue;
+                    const double v = p.mass[j] * std::exp(g * (static_cast<double>(j) - static_cast<double>(last)));
+                    if (!(v >= tiny)) {
+                        dropped += tiny;
+                        continue;
+                    }
+                    x[j & (n - 1)] += v;
+                    s += v;
+                }
+                const double k = 1 / s;
+                for (double& v : x) {
+                    v *= k;
+                    mass += v;
+                }
+                const double eps_i = 2 * u * (g * static_cast<double>(last) + folds + 4);
+                tilt.top += static_cast<std::int64_t>(c) * (p.offset + static_cast<std::int64_t>(last));
+                tilt.log_scale -= cd * std::log(k);
+                tilt.log_slack -= cd * std::log1p(-eps_i);
+                tilt.abs_terms += cd * (std::fabs(std::log(k)) + 2 * eps_i);
+                tilt.missing += cd * dropped * k;
             }
+            mass *= 1 + (folds + 1) * 2 * u;
             if (single) {
                 double squares = 0;
                 for (double v : x) squares += v * v;
-                forward_norm = factor * std::sqrt(static_cast<double>(n) * squares) * (1 + 1e-9);
+                forward_norm = factor * std::sqrt(static_cast<double>(n) * squares) * (1 + 1e-9) + folds * u * mass;
             }
             plan.forward(x, spec);
-            const double e = factor * mass * (1 + 1e-9);
-            // z^c and the two parts of its error bound.
+            const double e = (factor + folds * u) * mass * (1 + 1e-9);
             auto raise = [&](std::complex<double> z, double& forward, double& power, double& rc1) {
                 const double r = mag(z) * (1 + 4 * u) + e;
                 rc1 = real_power(r, c - 1) * (1 + 2 * cd * u);
@@ -705,8 +800,8 @@ private:
             };
             auto combine = [&](std::size_t k, double zc_abs, double forward, double power, double rc1, double weight) {
                 if (single) {
-                    sum_forward += weight * forward * forward;
-                    sum_power += weight * power * power;
+                    sum_forward += weight * forward;
+                    sum_power += weight * power;
                     max_rc1 = std::max(max_rc1, rc1);
                     return;
                 }
@@ -717,7 +812,6 @@ private:
                     err[k] = (err[k] * (zc_abs + bound) + magnitude[k] * bound + 3 * u * magnitude[k] * zc_abs) * (1 + 1e-9);
                 }
             };
-            // Position 0 holds the two real frequencies 0 and n/2.
             double f0 = 0, p0 = 0, r0 = 0, fm = 0, pm = 0, rm = 0;
             const double z0 = raise({spec[0].real(), 0}, f0, p0, r0).real();
             const double zm = raise({spec[0].imag(), 0}, fm, pm, rm).real();
@@ -731,7 +825,7 @@ private:
                 magnitude[half] = std::fabs(prod[0].imag());
             }
             // |z| at or below `negligible` means (|z| + e)^c < 1e-290: the power is dropped
-            // (its exact value is below that) without computing it.
+            // (its exact value is below that; counted below) without computing it.
             const double r_max = std::exp(-290 * std::log(10.0) / cd) * (1 - 1e-9);
             const double negligible = r_max > e ? (r_max - e) / (1 + 8 * u) : -1.0;
             const double negligible2 = negligible > 0 ? negligible * negligible : -1.0;
@@ -759,32 +853,142 @@ private:
             }
         }
         if (single) prod.swap(spec);
-        double spectral = 0;  // 2-norm of the spectral error
+        double spectral = 0;  // 1-norm of the spectral error over all n frequencies
         if (single) {
             const double cd = static_cast<double>(parts[0].count);
-            spectral = std::min(std::sqrt(sum_forward), cd * max_rc1 * forward_norm) + std::sqrt(sum_power);
+            spectral = std::min(sum_forward, std::sqrt(static_cast<double>(n)) * cd * max_rc1 * forward_norm) + sum_power;
         } else {
-            double s = err[0] * err[0] + err[half] * err[half];
-            for (std::size_t k = 1; k < half; ++k) s += 2 * err[k] * err[k];
-            spectral = std::sqrt(s);
+            spectral = err[0] + err[half];
+            for (std::size_t k = 1; k < half; ++k) spectral += 2 * err[k];
         }
-        // Dropped powers (each below 1e-290, whose squares underflow above).
-        spectral += std::sqrt(2 * static_cast<double>(half)) * 1e-290 * 2 * static_cast<double>(parts.size());
-        // The inverse transform's own rounding: within factor * ||Y||_2 summed over the outputs.
-        double y2 = prod[0].real() * prod[0].real() + prod[0].imag() * prod[0].imag();
-        for (std::size_t k = 1; k < half; ++k) y2 += 2 * (prod[k].real() * prod[k].real() + prod[k].imag() * prod[k].imag());
-        // By Parseval the output's error moves delta(eps) (weights in [0, 1]) by at most
-        // the 2-norm of the spectral error, plus the inverse's rounding.
-        const double roundoff = (spectral + factor * std::sqrt(y2)) * (1 + 1e-6);
+        // Dropped powers: each below 1e-290.
+        spectral += static_cast<double>(n) * 1e-290 * 2 * static_cast<double>(parts.size());
+        double y1 = std::fabs(prod[0].real()) + std::fabs(prod[0].imag());
+        for (std::size_t k = 1; k < half; ++k) y1 += 2 * mag(prod[k]);
         plan.inverse(prod, x);
-        pmf out;
-        out.offset = lo_index;
-        out.mass.assign(n, 0.0);
+        return (spectral + factor * y1 * (1 + 1e-9)) / static_cast<double>(n) * (1 + 1e-6) + 1e-300;
+    }
+
+    /// The tilt per grid step for the second pass: the Chernoff-optimal order for the
+    /// loss whose Chernoff bound is 1e-11 (or the top of the window), times h.
+    static double tail_tilt(const composition_window& w, const std::vector<pmf_power>& parts, double h, std::size_t n) {
+        const double target = std::log(1e-11);
+        double lo = static_cast<double>(w.lo) * h;
+        double hi = static_cast<double>(w.lo + static_cast<std::int64_t>(n)) * h;
+        if (log_tail_bound(w, parts, lo, true) > target) {
+            for (int it = 0; it < 60; ++it) {
+                const double mid = lo + (hi - lo) / 2;
+                (log_tail_bound(w, parts, mid, true) > target ? lo : hi) = mid;
+            }
+        }
+        const auto& orders = detail::pld_orders();
+        double best = detail::infinity;
+        double lambda = 0;
+        for (std::size_t j = 0; j < orders.size(); ++j) {
+            const double b = log_mgf(w, parts, j, true) - orders[j] * lo;
+            if (b < best) {
+                best = b;
+                lambda = orders[j];
+            }
+        }
+        return lambda * h;
+    }
+
+    /// Composition of pmfs raised to counts on the grid of `o` (see the file comment
+    /// for the error accounting); the window must fit detail::pld_max_fft_size.
+    static pmf compose_pmfs(const std::vector<pmf_power>& parts, const pld_options& o) {
+        constexpr double u = 0x1p-53;
+        const double h = o.interval;
+        if (parts.size() == 1 && parts[0].count == 1) return *parts[0].p;
+        // P[L = inf] of the composition: 1 - prod (1 - inf_i)^c_i, rounded up.
+        double log_keep = 0;
+        for (const auto& part : parts) {
+            if (part.p->infinity_mass >= 1) return pmf{0, {0.0}, 1.0};
+            log_keep += static_cast<double>(part.count) * std::log1p(-part.p->infinity_mass);
+        }
+        double infinity = log_keep < 0 ? std::min(1.0, -std::expm1(log_keep) * (1 + 1e-12) + 1e-300) : 0.0;
+        // Two short or sparse pmfs: direct convolution. Each output is a sum of at most
+        // `terms` non-negative products, within 2 (terms + 1) u of its exact value
+        // (relative): every mass is raised by that much.
+        if (parts.size() == 2 && parts[0].count == 1 && parts[1].count == 1) {
+            const pmf& a = *parts[0].p;
+            const pmf& b = *parts[1].p;
+            const auto nnz = [](const pmf& p) {
+                return static_cast<double>(std::count_if(p.mass.begin(), p.mass.end(), [](double m) { return m != 0; }));
+            };
+            const double out_size = static_cast<double>(a.mass.size() + b.mass.size());
+            if (nnz(a) * nnz(b) <= 4 * out_size * std::log2(out_size + 2)) {
+                pmf out;
+                out.offset = a.offset + b.offset;
+                out.mass = detail::convolve_direct(a.mass, b.mass);
+                const double up = 1 + 2 * (std::min(nnz(a), nnz(b)) + 2) * u;
+                for (double& m : out.mass) m *= up;
+                out.infinity_mass = infinity;
+                finish(out, o);
+                return out;
+            }
+        }
+        const composition_window w = plan_window(parts, h, o.tail_mass);
+        if (w.empty) return pmf{0, {0.0}, 1.0};  // no finite mass left: claim nothing
+        if (!(w.needed <= static_cast<double>(detail::pld_max_fft_size))) {
+            detail::throw_invalid("dpkit::privacy_loss_distribution::compose", "the window exceeds the largest FFT", w.needed);
+        }
+        const std::size_t n = std::max<std::size_t>(16, std::bit_ceil(static_cast<std::size_t>(w.needed)));
         const auto n64 = static_cast<std::int64_t>(n);
-        const auto start = static_cast<std::size_t>(((lo_index - base) % n64 + n64) % n64);
+        // Mass at losses >= (lo + n) h folds onto lower losses: its Chernoff bound goes to
+        // infinity. Mass below lo h: its bound is added at lo (losses rounded up).
+        // (None beyond the support; the supports are sums of exact grid losses, up to rounding.)
+        const double above = static_cast<double>(w.lo + n64) * h;
+        if (above <= w.support_hi + 1e-12 * (1 + std::fabs(w.support_hi))) {
+            infinity = std::min(1.0, infinity + std::exp(log_tail_bound(w, parts, above, true)) * (1 + 1e-9));
+        }
+        const double lowest = static_cast<double>(w.lo) * h;
+        const double below =
+            lowest > w.support_lo - 1e-12 * (1 + std::fabs(w.support_lo))
+                ? std::exp(log_tail_bound(w, parts, lowest, false)) * (1 + 1e-9)
+                : 0.0;
+        std::vector<double> x;
+        tilt_map tilt;
+        const double bound = spectral_pass(parts, n, 0, tilt, x);
+        pmf out;
+        out.offset = w.lo;
+        out.mass.assign(n, 0.0);
+        const auto start = static_cast<std::size_t>(((w.lo - w.base) % n64 + n64) % n64);
         const double scale = 1 / static_cast<double>(n);
-        for (std::size_t i = 0; i < n; ++i) out.mass[i] = std::max(0.0, x[(start + i) & (n - 1)] * scale);
-        out.infinity_mass = std::min(1.0, infinity + roundoff);
+        // Each exact mass is at most the computed one plus the bound.
+        for (std::size_t i = 0; i < n; ++i) out.mass[i] = std::max(0.0, x[(start + i) & (n - 1)] * scale + bound);
+        // Second pass, tilted towards the upper tail, where the first pass's absolute
+        // bound would dominate the small masses: m_J <= (t_J + bound') exp(g (top - J) +
+        // log_scale + log_slack), t_J the tilted pass's output. Keep the smaller bound.
+        const double g = tail_tilt(w, parts, h, n);
+        if (g > 0) {
+            const double tilted_bound = spectral_pass(parts, n, g, tilt, x) + 2 * tilt.missing;
+            const auto tilted_start = static_cast<std::size_t>(((w.lo - w.base) % n64 + n64) % n64);
+            // Rounding of the exponent (each term within a few u of its magnitude) and of
+            // the block products below, as one relative margin.
+            constexpr std::size_t block = 64;
+            const double span = std::fabs(static_cast<double>(tilt.top - w.lo)) + static_cast<double>(n);
+            const double margin = 8 * u * (tilt.abs_terms + g * span + tilt.log_slack + g * block + 8);
+            if (margin < 1e-6) {
+                const double inflate = (1 + 2 * margin) * (1 + 1e-12);
+                std::vector<double> step(block);
+                for (std::size_t i = 0; i < block; ++i) step[i] = std::exp(-g * static_cast<double>(i));
+                for (std::size_t b0 = 0; b0 < n; b0 += block) {
+                    const double exponent = g * static_cast<double>(tilt.top - (w.lo + static_cast<std::int64_t>(b0))) +
+                                            tilt.log_scale + tilt.log_slack;
+                    if (exponent > 700) continue;
+                    const double head = std::exp(std::max(exponent, -690.0)) * inflate;
+                    for (std::size_t i = b0; i < std::min(n, b0 + block); ++i) {
+                        const double t = x[(tilted_start + i) & (n - 1)] * scale + tilted_bound;
+                        // (Products are kept above 1e-300 so that nothing underflows to 0.)
+                        const double candidate = t > 0 ? std::max(t * head * step[i - b0], 1e-300) : 0.0;
+                        if (candidate < out.mass[i]) out.mass[i] = candidate;
+                    }
+                }
+            }
+        }
+        out.mass[0] += below;
+        out.infinity_mass = infinity;
         finish(out, o);
         return out;
     }
