@@ -8,6 +8,8 @@
 #include "aggregates/bounded_variance.hpp"
 #include "aggregates/count.hpp"
 #include "aggregates/fixed_point.hpp"
+#include "aggregates/joint_exp.hpp"
 #include "aggregates/moments.hpp"
+#include "aggregates/quantiles.hpp"
 #include "aggregates/release.hpp"
 #include "aggregates/serialization.hpp"
