@@ -13,6 +13,7 @@
 #include <random>
 #include <vector>
 
+#include "../support/csv.hpp"
 #include "../support/dpkit_catch.hpp"
 #include "../support/stats.hpp"
 
@@ -362,6 +363,33 @@ TEST_CASE("quantile_tree: the predicted noise interval bounds the released rank 
     CHECK(r.noisy_level(3).size() == 512);
     CHECK_THROWS_WITH(r.noisy_level(4), "dpkit::released_quantile_tree: level must be in [1, height] (got 4)");
     CHECK_THROWS_WITH(r.quantile(-0.1), "dpkit::released_quantile_tree: quantile must be in [0, 1] (got -0.1)");
+}
+
+TEST_CASE("quantile_tree: the Chernoff widths are at least the exact tail widths", "[aggregates][quantiles][refs]") {
+    // tests/data/quantile_tails.csv (make_quantile_tails.py, mpmath at 40
+    // digits): k*, the smallest k with P[|Z_1 + ... + Z_n| > k] <= alpha. A
+    // width below k* would be a coverage bug; the Chernoff bound may be wider,
+    // by at most 70% + 3 here (the loosest: one Laplace term at alpha = 1e-2).
+    const auto rows = dpkit_test::read_csv(DPKIT_TEST_DATA "/quantile_tails.csv");
+    REQUIRE(rows.size() == 63);
+    for (const auto& row : rows) {
+        detail::noise_sum_bound bound;
+        const double parameter = dpkit_test::number(row, "parameter");
+        if (row.at("kind") == "laplace") {
+            bound.laplace = true;
+            bound.a_lo = bound.a_hi = 1 / parameter;  // exact for the tabulated scales
+        } else {
+            bound.laplace = false;
+            bound.sigma2_up = parameter;
+        }
+        const auto terms = static_cast<std::uint64_t>(dpkit_test::number(row, "terms"));
+        const double exact = dpkit_test::number(row, "min_width");
+        const double width = bound.width(terms, dpkit_test::number(row, "alpha"));
+        INFO(row.at("kind") << " " << parameter << " n " << terms << " alpha " << row.at("alpha") << " width " << width
+                            << " exact " << exact);
+        CHECK(width >= exact);
+        CHECK(width <= 1.7 * exact + 3);
+    }
 }
 
 TEST_CASE("approximate_quantiles: one step's exact power-of-1/2 trials", "[aggregates][joint_exp][statistical]") {
