@@ -394,7 +394,7 @@ public:
     template <noise_spec Noise>
     interval noise_interval(const Noise& noise, double level) const {
         detail::check_level(level);
-        const auto widths = edge_widths(detail::sum_bound_of(mechanism(noise)), level);
+        const auto& widths = plan(noise, level).widths;
         const double k = *std::max_element(widths.begin(), widths.end());
         return interval{-k, k};
     }
@@ -405,8 +405,9 @@ public:
     released_quantile_tree release(accountant<Rule>& acct, const Noise& noise, double level, G& g, std::string_view label) {
         check_open("release");
         detail::check_level(level);
-        const auto m = mechanism(noise);
-        const auto widths = edge_widths(detail::sum_bound_of(m), level);
+        const auto& p = plan(noise, level);
+        const auto& m = p.mechanism;
+        const auto& widths = p.widths;
         released_quantile_tree out;
         out.grid_ = grid_;
         out.shape_ = shape_;
@@ -513,6 +514,39 @@ private:
     std::size_t leaf_of(double x) const noexcept {
         const std::int64_t q = grid_.quantize(x);
         return static_cast<std::size_t>((static_cast<std::uint64_t>(q - grid_.q_lower) * leaves_) / steps_);
+    }
+
+    /// The mechanism and the edge widths of a release: calibrating them takes
+    /// up to a millisecond, so repeated releases with the same public
+    /// parameters reuse one of the last few (a per-thread cache of immutable values).
+    template <class M>
+    struct release_plan {
+        double epsilon;
+        double delta;
+        double level;
+        std::uint64_t cap;
+        tree_shape shape;
+        M mechanism;
+        std::vector<double> widths;
+    };
+    template <noise_spec Noise>
+    const auto& plan(const Noise& noise, double level) const {
+        using M = decltype(mechanism(noise));
+        double del = 0;
+        if constexpr (std::same_as<Noise, gaussian_noise>) del = noise.delta.value;
+        constexpr std::size_t slots = 8;
+        thread_local std::vector<release_plan<M>> recent;
+        for (const auto& c : recent) {
+            if (c.epsilon == noise.epsilon.value && c.delta == del && c.level == level && c.cap == max_contributions_ &&
+                c.shape == shape_) {
+                return c;
+            }
+        }
+        M m = mechanism(noise);
+        auto widths = edge_widths(detail::sum_bound_of(m), level);
+        if (recent.size() == slots) recent.erase(recent.begin());
+        recent.push_back(release_plan<M>{noise.epsilon.value, del, level, max_contributions_, shape_, std::move(m), std::move(widths)});
+        return recent.back();
     }
 
     laplace_mechanism<std::int64_t> mechanism(const laplace_noise& n) const {
