@@ -283,6 +283,7 @@ public:
 private:
     friend class quantile_tree;
     static constexpr const char* who = "dpkit::released_quantile_tree";
+    released_quantile_tree() = default;  // made by quantile_tree::release only
 
     std::size_t leaf_of(double x) const noexcept {
         const std::int64_t q = grid_.quantize(x);
