@@ -34,6 +34,7 @@ enum class aggregate_kind : std::uint8_t {
     histogram = 6,
     category_histogram = 7,
     row_sum = 8,
+    quantile_tree = 9,
     key_histogram = 10,
 };
 
