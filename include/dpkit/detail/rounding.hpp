@@ -36,28 +36,40 @@ inline double add_down(double a, double b) noexcept {
 }
 inline double sub_up(double a, double b) noexcept { return add_up(a, -b); }
 inline double sub_down(double a, double b) noexcept { return add_down(a, -b); }
+/// True when a product or quotient involves a value below 2^-960 (zero
+/// included): its fma residual may then underflow and no longer tell on which
+/// side the rounded result lies, so the result is stepped unconditionally.
+inline bool tiny(double a, double b, double r) noexcept {
+    constexpr double limit = 0x1p-960;
+    return std::fabs(a) < limit || std::fabs(b) < limit || std::fabs(r) < limit;
+}
+
 inline double mul_up(double a, double b) noexcept {
     const double r = a * b;
-    return std::isfinite(r) && std::fma(a, b, -r) > 0 ? next_up(r) : (std::isfinite(r) && r == 0 && a != 0 && b != 0 && (a > 0) == (b > 0) ? next_up(r) : r);
+    if (!std::isfinite(r)) return r;
+    if (tiny(a, b, r)) return (a == 0 || b == 0) ? r : next_up(r);
+    return std::fma(a, b, -r) > 0 ? next_up(r) : r;
 }
 inline double mul_down(double a, double b) noexcept {
     const double r = a * b;
-    return std::isfinite(r) && std::fma(a, b, -r) < 0 ? next_down(r) : (std::isfinite(r) && r == 0 && a != 0 && b != 0 && (a > 0) != (b > 0) ? next_down(r) : r);
+    if (!std::isfinite(r)) return r;
+    if (tiny(a, b, r)) return (a == 0 || b == 0) ? r : next_down(r);
+    return std::fma(a, b, -r) < 0 ? next_down(r) : r;
 }
-/// a / b rounded up: the residual a - r b is exact, and its sign (times b's)
-/// tells whether r is below the quotient.
+/// a / b rounded up: the residual a - r b is exact (for normal r), and its sign
+/// (times b's) tells whether r is below the quotient.
 inline double div_up(double a, double b) noexcept {
     const double r = a / b;
     if (!std::isfinite(r)) return r;
+    if (tiny(a, b, r)) return a == 0 ? r : next_up(r);
     const double residual = -std::fma(r, b, -a);  // a - r b
-    if (r == 0) return (a != 0 && (a > 0) == (b > 0)) ? next_up(r) : r;
     return (residual != 0 && (residual > 0) == (b > 0)) ? next_up(r) : r;
 }
 inline double div_down(double a, double b) noexcept {
     const double r = a / b;
     if (!std::isfinite(r)) return r;
+    if (tiny(a, b, r)) return a == 0 ? r : next_down(r);
     const double residual = -std::fma(r, b, -a);
-    if (r == 0) return (a != 0 && (a > 0) != (b > 0)) ? next_down(r) : r;
     return (residual != 0 && (residual > 0) != (b > 0)) ? next_down(r) : r;
 }
 inline double sqrt_up(double a) noexcept {

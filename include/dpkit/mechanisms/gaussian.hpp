@@ -193,7 +193,7 @@ template <class T>
 interval confidence_interval(const gaussian_mechanism<T>& m, double level) {
     if (!(level > 0 && level < 1)) detail::throw_invalid("dpkit::confidence_interval", "level must be in (0, 1)", level);
     const double sigma = std::sqrt(m.noise_distribution().sigma2().to_double());
-    auto covers = [&](double k) { return 2 * detail::normal_sf(k / sigma) <= 1 - level; };
+    auto covers = [&](double k) { return 2 * detail::normal_sf_upper(k / sigma) <= 1 - level; };
     double lo = -1;  // k = 0 never covers: P[|Y| > 0] bound is 1
     double hi = std::ceil(sigma);
     while (!covers(hi)) hi *= 2;

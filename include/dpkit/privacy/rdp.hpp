@@ -219,19 +219,53 @@ inline double log_erfc(double x) {
            std::log1p(-1 / (2 * x2) + 3 / (4 * x2 * x2) - 15 / (8 * x2 * x2 * x2));
 }
 
+/// An upper bound on log A_alpha at an integer order alpha (MTZ19, Thm 9),
+/// free of cancellation: since the binomial weights sum to 1,
+///   A - 1 = sum_{i>=2} C(alpha, i) q^i (1-q)^(alpha-i) expm1((i^2 - i) / (2 sigma^2)),
+/// a sum of non-negative terms, each formed as exp(L_i) with
+///   L_i = log C(alpha, i) + i log q + (alpha - i) log1p(-q) + log expm1(x_i).
+/// Each L_i is a sum of at most alpha + 4 libm results and roundings, each
+/// within 2 ulps of its value, so |error(L_i)| <= 4 u (alpha + 4) M, where M
+/// bounds the magnitudes of the summed parts (u = 2^-53); the sum of the
+/// positive exp(L_i - L_max) adds a relative (alpha + 2) 2u. Both go on top,
+/// then log A = log1p(A - 1) is rounded up.
+inline double sampled_gaussian_log_a_integer_upper(double q, double sigma, double alpha) {
+    constexpr double u = 0x1p-53;
+    const double log_q = std::log(q);
+    const double log_1mq = std::log1p(-q);
+    const double two_s2 = 2 * sigma * sigma;
+    const int n_max = static_cast<int>(alpha);
+    std::vector<double> logs;
+    logs.reserve(static_cast<std::size_t>(n_max));
+    double log_coef = std::log(alpha);  // log C(alpha, 1)
+    double coef_magnitude = std::fabs(log_coef);
+    double magnitude = 0;
+    for (int n = 2; n <= n_max; ++n) {
+        const double i = n;
+        const double step = std::log((alpha - i + 1) / i);
+        log_coef += step;
+        coef_magnitude += std::fabs(step);
+        const double x = (i * i - i) / two_s2;
+        const double log_expm1 = x < 1 ? std::log(std::expm1(x)) : x + std::log1p(-std::exp(-x));
+        const double a = i * log_q;
+        const double b = (alpha - i) * log_1mq;
+        logs.push_back(log_coef + a + b + log_expm1);
+        magnitude = std::fmax(magnitude, coef_magnitude + std::fabs(a) + std::fabs(b) + std::fabs(log_expm1) + x);
+    }
+    if (logs.empty()) return 0;  // alpha = 1 is never asked for (orders > 1); alpha = 2.. have terms
+    const double top = *std::max_element(logs.begin(), logs.end());
+    double sum = 0;
+    for (double l : logs) sum += std::exp(l - top);
+    const double error = 4 * u * (alpha + 4) * magnitude + 2 * u * (alpha + 2) + 4 * u;
+    const double log_s = next_up(top + std::log(sum) + error);  // >= log(A - 1)
+    // log A = log1p(e^log_s), without overflow for large log_s.
+    if (log_s > 700) return next_up(next_up(log_s + std::log1p(std::exp(-log_s))));
+    return log1p_up(exp_up(log_s));
+}
+
 /// log A_alpha of the Poisson-subsampled Gaussian (MTZ19), as dp_accounting computes it.
 inline double sampled_gaussian_log_a(double q, double sigma, double alpha) {
-    if (alpha == std::floor(alpha)) {
-        double log_a = -infinity;
-        double log_coef = 0;  // log C(alpha, i)
-        for (int n = 0; n <= static_cast<int>(alpha); ++n) {
-            const double i = n;
-            if (n > 0) log_coef += std::log((alpha - i + 1) / i);
-            const double s = log_coef + i * std::log(q) + (alpha - i) * std::log1p(-q) + (i * i - i) / (2 * sigma * sigma);
-            log_a = log_add(log_a, s);
-        }
-        return log_a;
-    }
+    if (alpha == std::floor(alpha)) return sampled_gaussian_log_a_integer_upper(q, sigma, alpha);
     double log_a0 = -infinity;
     double log_a1 = -infinity;
     const double z0 = sigma * sigma * std::log(1 / q - 1) + 0.5;
