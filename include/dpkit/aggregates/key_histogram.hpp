@@ -165,7 +165,7 @@ private:
     }
     auto count_mechanism(const gaussian_noise& n) const {
         const double l2 = detail::mul_up(detail::sqrt_up(static_cast<double>(l0_)), static_cast<double>(linf_));
-        return gaussian_mechanism<std::int64_t>(n.epsilon, n.delta, l2_sensitivity{l2}, dpkit::dimension{l0_ == 1 ? 1 : 2});
+        return gaussian_mechanism<std::int64_t>(n.epsilon, n.delta, l2_sensitivity{l2}, dpkit::dimension{l0_ == 1 ? std::size_t{1} : std::size_t{2}});
     }
     void check_open(const char* what) const {
         if (released_) detail::throw_invalid(who, std::string(what) + " after release: the histogram was already released");

@@ -91,7 +91,7 @@ public:
                 // gives the same sigma) unless L0 = 1, where one key moves by 1.
                 gaussian_ = gaussian_mechanism<std::int64_t>(dpkit::epsilon{eps_cal}, dpkit::delta{half},
                                                             l2_sensitivity{detail::sqrt_up(l0d)},
-                                                            dpkit::dimension{l0_ == 1 ? 1 : 2});
+                                                            dpkit::dimension{l0_ == 1 ? std::size_t{1} : std::size_t{2}});
                 const double s2 = detail::next_down(gaussian_.noise_distribution().sigma2().to_double());
                 const double target = detail::div_down(half, l0d);
                 double k = 1;
