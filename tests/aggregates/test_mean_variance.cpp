@@ -187,3 +187,26 @@ TEST_CASE("mean and variance refuse mismatched merges, reuse and untrustworthy s
     CHECK_THROWS_WITH(v.add(1.0), "dpkit::bounded_variance: add after release: the variance was already released");
     CHECK(acct.ledger().size() == 3);
 }
+
+TEST_CASE("mean and variance predict their interval widths before spending", "[aggregates][mean][variance]") {
+    // For values spread evenly over the bounds, the predicted width at the true
+    // count is within 30% of the released width (the released one depends on
+    // where the noise falls), and asking spends nothing.
+    std::vector<double> values;
+    for (int i = 0; i < 20000; ++i) values.push_back(100.0 * (i + 0.5) / 20000);
+    accountant<basic_composition> acct(approx_dp{10, 0}, "study");
+    insecure_seeded_generator g(15);
+    bounded_mean m(bounds{0, 100});
+    bounded_variance v(bounds{0, 100});
+    m.add(values);
+    v.add(values);
+    const interval pm = m.predicted_interval(laplace_noise{epsilon{1}}, 0.9, 20000);
+    const interval pv = v.predicted_interval(laplace_noise{epsilon{1}}, 0.9, 20000);
+    CHECK(acct.ledger().empty());
+    const auto rm = m.release(acct, laplace_noise{epsilon{1}}, 0.9, g, "mean");
+    const auto rv = v.release(acct, laplace_noise{epsilon{1}}, 0.9, g, "variance");
+    const double wm = rm.confidence.upper - rm.confidence.lower;
+    const double wv = rv.confidence.upper - rv.confidence.lower;
+    CHECK(pm.upper - pm.lower == dpkit_test::approx(wm).epsilon(0.3));
+    CHECK(pv.upper - pv.lower == dpkit_test::approx(wv).epsilon(0.3));
+}

@@ -90,21 +90,32 @@ public:
     std::uint64_t max_contributions() const noexcept { return m_.max_contributions; }
     bool is_released() const noexcept { return released_; }
 
+    /// The interval a release would report if the exact count were
+    /// `assumed_count` and the exact centred moments were those of values spread
+    /// evenly over the bounds (a public guess), computed without spending.
+    template <noise_spec Noise>
+    interval predicted_interval(const Noise& noise, double level, double assumed_count, variance_split split = {}) const {
+        detail::check_level(level);
+        const auto parts = shares(noise, split);
+        const double part_level = 1 - (1 - level) / 3;
+        const int e = m_.grid.exponent;
+        const interval cn = detail::planned_noise_interval(parts[0], m_.count_sensitivity, part_level);
+        const interval sn = detail::planned_noise_interval(parts[1], m_.sum_sensitivity, part_level);
+        const interval qn = detail::planned_noise_interval(parts[2], m_.square_sensitivity, part_level);
+        const double half = (m_.grid.upper - m_.grid.lower) / 2;
+        const double q = assumed_count * half * half / 3;  // sum of d^2 for values spread evenly
+        return detail::variance_interval(interval{q - std::ldexp(qn.upper, 2 * e), q - std::ldexp(qn.lower, 2 * e)},
+                                         interval{-std::ldexp(sn.upper, e), -std::ldexp(sn.lower, e)},
+                                         interval{assumed_count - cn.upper, assumed_count - cn.lower}, half * half);
+    }
+
     /// Releases the noisy variance once (three ledger lines, spent together).
     template <class Rule, noise_spec Noise, std::uniform_random_bit_generator G>
     released<double> release(accountant<Rule>& acct, const Noise& noise, double level, G& g, std::string_view label,
                              variance_split split = {}) {
         check_open("release");
         detail::check_level(level);
-        const std::array<double, 3> fractions{split.count, split.sum, split.squares};
-        const auto eps = detail::split_amount(who, noise.epsilon.value, fractions);
-        std::array<Noise, 3> parts{noise, noise, noise};
-        if constexpr (std::same_as<Noise, gaussian_noise>) {
-            const auto del = detail::split_amount(who, noise.delta.value, fractions);
-            for (std::size_t i = 0; i < 3; ++i) parts[i] = gaussian_noise{dpkit::epsilon{eps[i]}, dpkit::delta{del[i]}};
-        } else {
-            for (std::size_t i = 0; i < 3; ++i) parts[i] = laplace_noise{dpkit::epsilon{eps[i]}};
-        }
+        const auto parts = shares(noise, split);
         const double part_level = 1 - (1 - level) / 3;
         const int e = m_.grid.exponent;
         const auto c = detail::draw_integer<Rule>(static_cast<detail::i128>(m_.n), m_.count_sensitivity, parts[0], part_level, g);
@@ -136,6 +147,20 @@ public:
 
 private:
     static constexpr const char* who = "dpkit::bounded_variance";
+
+    template <noise_spec Noise>
+    static std::array<Noise, 3> shares(const Noise& noise, const variance_split& split) {
+        const std::array<double, 3> fractions{split.count, split.sum, split.squares};
+        const auto eps = detail::split_amount(who, noise.epsilon.value, fractions);
+        std::array<Noise, 3> parts{noise, noise, noise};
+        if constexpr (std::same_as<Noise, gaussian_noise>) {
+            const auto del = detail::split_amount(who, noise.delta.value, fractions);
+            for (std::size_t i = 0; i < 3; ++i) parts[i] = gaussian_noise{dpkit::epsilon{eps[i]}, dpkit::delta{del[i]}};
+        } else {
+            for (std::size_t i = 0; i < 3; ++i) parts[i] = laplace_noise{dpkit::epsilon{eps[i]}};
+        }
+        return parts;
+    }
     explicit bounded_variance(detail::centred_moments<2> m) : m_(std::move(m)) {}
 
     void check_open(const char* what) const {
