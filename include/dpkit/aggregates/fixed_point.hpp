@@ -116,7 +116,7 @@ struct block_sums {
 
 /// Quantises blocks of doubles exactly as fixed_point::quantize does, value by
 /// value, but with branch-free vector arithmetic (GCC/Clang vector extensions:
-/// SSE2 on x86-64, NEON on AArch64) and without a call to ldexp or round.
+/// SSE2 or AVX2 on x86-64, NEON on AArch64) and without a call to ldexp or round.
 ///
 /// Why it is exact. Let s = +1, or s = -1 when upper <= 0 (the kernel then works
 /// on -x: round-half-away commutes with negation), y = clamp(s x) within the
@@ -185,50 +185,62 @@ public:
     }
 
 private:
-    typedef double f64x2 __attribute__((vector_size(16)));
-    typedef std::uint64_t u64x2 __attribute__((vector_size(16)));
+    // Two doubles per vector (SSE2, NEON), or four where AVX2 is enabled.
+#if defined(__AVX2__)
+    static constexpr std::size_t width = 4;
+#else
+    static constexpr std::size_t width = 2;
+#endif
+    typedef double f64v __attribute__((vector_size(sizeof(double) * width)));
+    typedef std::uint64_t u64v __attribute__((vector_size(sizeof(std::uint64_t) * width)));
 
     struct lanes {
-        u64x2 q{};
-        u64x2 squares{};
-        u64x2 dropped{};
-        f64x2 error{};
+        u64v q{};
+        u64v squares{};
+        u64v dropped{};
+        f64v error{};
     };
 
-    static f64x2 splat(double v) noexcept { return f64x2{v, v}; }
-    static u64x2 splat(std::uint64_t v) noexcept { return u64x2{v, v}; }
+    static f64v splat(double v) noexcept { return f64v{} + v; }
+    static u64v splat(std::uint64_t v) noexcept { return u64v{} + v; }
+    template <class V>
+    static auto total(const V& v) noexcept {
+        auto s = v[0];
+        for (std::size_t i = 1; i < width; ++i) s += v[i];
+        return s;
+    }
 
     template <bool Squares, bool DropNaN, bool Negated, bool Mixed>
     void step(lanes& acc, const double* x) const noexcept {
-        f64x2 y;
+        f64v y;
         std::memcpy(&y, x, sizeof y);
         if constexpr (Negated) y = -y;
-        const f64x2 lo = splat(lo_);
+        const f64v lo = splat(lo_);
         if constexpr (DropNaN) {
             const auto nan = y != y;
-            acc.dropped -= std::bit_cast<u64x2>(nan);  // all ones (-1) per NaN
+            acc.dropped -= std::bit_cast<u64v>(nan);  // all ones (-1) per NaN
             y = nan ? lo : y;
         }
         y = y < lo ? lo : y;
         y = y > splat(hi_) ? splat(hi_) : y;
-        const f64x2 magic = splat(magic_);
-        const f64x2 t = y + magic;
-        const f64x2 rne = t - magic;
-        const f64x2 e = y - rne;
-        u64x2 q = std::bit_cast<u64x2>(t);
+        const f64v magic = splat(magic_);
+        const f64v t = y + magic;
+        const f64v rne = t - magic;
+        const f64v e = y - rne;
+        u64v q = std::bit_cast<u64v>(t);
         if constexpr (Mixed) {
-            const u64x2 sign = std::bit_cast<u64x2>(y) & splat(std::uint64_t{1} << 63);
-            const f64x2 tie = std::bit_cast<f64x2>(sign | std::bit_cast<u64x2>(splat(half_)));
-            const u64x2 away = std::bit_cast<u64x2>(e == tie);           // all ones: a tie went towards zero
-            const u64x2 negative = std::bit_cast<u64x2>(y < splat(0.0));  // all ones when y < 0
+            const u64v sign = std::bit_cast<u64v>(y) & splat(std::uint64_t{1} << 63);
+            const f64v tie = std::bit_cast<f64v>(sign | std::bit_cast<u64v>(splat(half_)));
+            const u64v away = std::bit_cast<u64v>(e == tie);           // all ones: a tie went towards zero
+            const u64v negative = std::bit_cast<u64v>(y < splat(0.0));  // all ones when y < 0
             q += negative - (away ^ negative);                              // +1, -1 or 0
         } else {
-            q -= std::bit_cast<u64x2>(e >= splat(half_));  // +1 on a tie rounded down
+            q -= std::bit_cast<u64v>(e >= splat(half_));  // +1 on a tie rounded down
         }
         acc.q += q;
         if constexpr (!DropNaN) acc.error += e;
         if constexpr (Squares) {
-            const u64x2 offset = (q - splat(magic_bits_ + static_cast<std::uint64_t>(low_))) & splat(std::uint64_t{0xffffffff});
+            const u64v offset = (q - splat(magic_bits_ + static_cast<std::uint64_t>(low_))) & splat(std::uint64_t{0xffffffff});
             acc.squares += offset * offset;
         }
     }
@@ -237,24 +249,24 @@ private:
     block_sums run(const double* x) const noexcept {
         lanes a;
         lanes b;
-        for (std::size_t i = 0; i < block_length; i += 4) {
+        for (std::size_t i = 0; i < block_length; i += 2 * width) {
             step<Squares, DropNaN, Negated, Mixed>(a, x + i);
-            step<Squares, DropNaN, Negated, Mixed>(b, x + i + 2);
+            step<Squares, DropNaN, Negated, Mixed>(b, x + i + width);
         }
-        const u64x2 q = a.q + b.q;
-        const u64x2 squares = a.squares + b.squares;
-        const u64x2 dropped = a.dropped + b.dropped;
-        const f64x2 error = a.error + b.error;
+        const u64v q = a.q + b.q;
+        const u64v squares = a.squares + b.squares;
+        const u64v dropped = a.dropped + b.dropped;
+        const f64v error = a.error + b.error;
         block_sums out;
-        out.finite = DropNaN || !std::isnan(error[0] + error[1]);
-        const std::uint64_t nans = dropped[0] + dropped[1];
+        out.finite = DropNaN || !std::isnan(total(error));
+        const std::uint64_t nans = total(dropped);
         out.kept = block_length - nans;
         // Kernel-signed sum of q over the whole block, the NaNs counted as low.
-        const std::uint64_t kernel_sum = q[0] + q[1] - magic_bits_ * block_length;
+        const std::uint64_t kernel_sum = total(q) - magic_bits_ * block_length;
         out.offsets = kernel_sum - static_cast<std::uint64_t>(low_) * block_length;
         const auto kept_sum = static_cast<std::int64_t>(kernel_sum - static_cast<std::uint64_t>(low_) * nans);
         out.sum = Negated ? -kept_sum : kept_sum;
-        out.squares = squares[0] + squares[1];
+        out.squares = total(squares);
         return out;
     }
 
