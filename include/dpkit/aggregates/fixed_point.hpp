@@ -92,8 +92,9 @@ struct fixed_point {
 
     /// The most one value moves a sum of quantised values (add/remove neighbours).
     std::uint64_t sum_sensitivity() const noexcept {
-        const auto a = static_cast<std::uint64_t>(q_lower < 0 ? -q_lower : q_lower);
-        const auto b = static_cast<std::uint64_t>(q_upper < 0 ? -q_upper : q_upper);
+        // Negated as unsigned: q_lower may be -2^63 (integer sums).
+        const auto a = q_lower < 0 ? 0 - static_cast<std::uint64_t>(q_lower) : static_cast<std::uint64_t>(q_lower);
+        const auto b = q_upper < 0 ? 0 - static_cast<std::uint64_t>(q_upper) : static_cast<std::uint64_t>(q_upper);
         return a > b ? a : b;
     }
 
