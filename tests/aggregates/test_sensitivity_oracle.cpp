@@ -27,6 +27,10 @@
 
 #include "../support/dpkit_catch.hpp"
 
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
 using namespace dpkit;
 
 namespace {
@@ -519,3 +523,35 @@ TEST_CASE("add(range): outside the default floating-point environment the result
         CHECK(s.serialize() == reference.serialize());
     }
 }
+
+#if defined(__SSE2__)
+TEST_CASE("add(range): with flush-to-zero or denormals-are-zero set the result does not change", "[aggregates][oracle][fast]") {
+    // x86 MXCSR modes that a program (or -ffast-math's startup code) may set:
+    // subnormals read or produced as 0. With bounds [0, 2^-992] the resolution
+    // is 2^-1022 and half a step, 2^-1023, is subnormal: read as 0 it would
+    // make a fast quantiser take every value for a tie. add(range) probes for
+    // these modes and takes the value-by-value path instead.
+    std::mt19937_64 rng(3);
+    const bounds b{0, 0x1p-992};
+    REQUIRE(detail::fixed_point::for_bounds("test", b).exponent == -1022);
+    std::vector<double> values(detail::block_length * 4);
+    for (auto& x : values) x = std::ldexp(static_cast<double>(rng() % (std::uint64_t{1} << 31)), -1022 - 1);
+    const unsigned saved = _mm_getcsr();
+    for (unsigned mode : {0x8000u, 0x0040u, 0x8040u}) {  // FTZ, DAZ, both
+        bounded_sum<double> by_range(b);
+        bounded_sum<double> by_value(b);
+        bounded_variance v_range(b);
+        bounded_variance v_value(b);
+        _mm_setcsr(saved | mode);
+        by_range.add(values);
+        v_range.add(values);
+        for (double x : values) {
+            by_value.add(x);
+            v_value.add(x);
+        }
+        _mm_setcsr(saved);
+        CHECK(by_range.serialize() == by_value.serialize());
+        CHECK(v_range.serialize() == v_value.serialize());
+    }
+}
+#endif

@@ -290,9 +290,11 @@ inline bool default_float_environment() noexcept {
     return false;
 #else
     if (std::fegetround() != FE_TONEAREST) return false;
-    volatile double probe = std::numeric_limits<double>::denorm_min();
-    const double tiny = probe;
-    return tiny + 0.0 != 0.0;
+    volatile double subnormal = std::numeric_limits<double>::denorm_min();
+    volatile double normal = std::numeric_limits<double>::min();
+    const double a = subnormal;
+    const double b = normal;
+    return a + 0.0 != 0.0 && b / 3 != 0.0;  // subnormal operands read, subnormal (inexact) results kept
 #endif
 }
 
