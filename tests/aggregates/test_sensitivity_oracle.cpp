@@ -245,18 +245,18 @@ TEST_CASE("oracle: the decoder reads the states the library writes", "[aggregate
 
 TEST_CASE("oracle: repeated rounding (one large value, then many tiny ones) moves no state beyond its sensitivity",
           "[aggregates][oracle]") {
-    // Repeated rounding (Casacuberta et al. 2022, Section 4). Bounds [0, 1], so
-    // the declared sensitivity of a sum is max(|L|, |U|) = 1. D holds m = 2^19
-    // ones and then k = 2^19 copies of t = 2^-34 + 2^-41; D' is D without one
-    // of the ones. Left to right in doubles, D's running sum reaches 2^19,
-    // where doubles are 2^-33 apart: t is more than half of that, so every t
-    // rounds up to a whole 2^-33. D''s running sum stops at 2^19 - 1, in the
+    // Repeated rounding (Casacuberta et al. 2022). Bounds [0, 1], so the
+    // declared sensitivity of a sum is max(|L|, |U|) = 1. D holds m = 2^19 ones
+    // and then k = 2^19 copies of t = 2^-34 + 2^-41; D' is D without one of the
+    // ones. Left to right in doubles, the running sum of D reaches 2^19, where
+    // doubles are 2^-33 apart: t is more than half of that, so every t rounds
+    // up to a whole 2^-33. The running sum of D' stops at 2^19 - 1, in the
     // binade below, where doubles are 2^-34 apart: every t rounds down to
     // 2^-34. Each tiny value thus widens the gap by 2^-34 and the naive sums end
     // 1 + k 2^-34 = 1 + 2^-15 apart: more than the sensitivity, although D and
-    // D' differ by one record of value 1. The excess grows like m k 2^-53
-    // (about 0.28 of the sensitivity with 10^8 values); 2^20 values keep the
-    // test fast while the violation is exact and certain.
+    // D' differ by one record of value 1. The excess is m k 2^-53 (a quarter of
+    // the sensitivity with m = 2^26, k = 2^25, 10^8 values, too slow for a
+    // test); 2^20 values keep it fast while the violation is exact and certain.
     constexpr std::size_t m = std::size_t{1} << 19;
     constexpr std::size_t k = std::size_t{1} << 19;
     const double t = 0x1p-34 + 0x1p-41;
