@@ -69,7 +69,7 @@ public:
         requires std::convertible_to<std::ranges::range_value_t<R>, double>
     void add(R&& values) {
         check_open("add");
-        for (auto&& v : values) m_.add(who, static_cast<double>(v));
+        m_.add_all(who, values);
     }
     /// Adds another shard's state (same bounds, cap and NaN policy; neither released).
     void merge(const bounded_mean& other) {

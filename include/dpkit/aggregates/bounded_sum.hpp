@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -82,11 +83,18 @@ public:
         }
     }
 
-    /// Adds every value of a range (no copy).
+    /// Adds every value of a range (no copy). Contiguous ranges of T are summed
+    /// in blocks, with the same state, and the same exceptions at the same
+    /// value, as adding the values one at a time.
     template <std::ranges::input_range R>
         requires std::convertible_to<std::ranges::range_value_t<R>, T>
     void add(R&& values) {
-        for (auto&& v : values) add(static_cast<T>(v));
+        if constexpr (std::ranges::contiguous_range<R> && std::ranges::sized_range<R> &&
+                      std::same_as<std::ranges::range_value_t<R>, T>) {
+            add_contiguous(std::ranges::data(values), static_cast<std::size_t>(std::ranges::size(values)));
+        } else {
+            for (auto&& v : values) add(static_cast<T>(v));
+        }
     }
 
     /// Adds another shard's state (same bounds, resolution, cap and NaN policy; neither released).
@@ -156,6 +164,39 @@ private:
     static constexpr const char* who = "dpkit::bounded_sum";
     static constexpr aggregate_kind kind() noexcept {
         return std::is_floating_point_v<T> ? aggregate_kind::bounded_sum_real : aggregate_kind::bounded_sum_integer;
+    }
+
+    void add_contiguous(const T* values, std::size_t size) {
+        if (size == 0) return;
+        check_open("add");
+        std::size_t i = 0;
+        if constexpr (std::is_floating_point_v<T>) {
+            const detail::block_quantizer kernel(grid_);
+            if (size >= detail::block_length && kernel.usable() && detail::default_float_environment()) {
+                for (; i + detail::block_length <= size; i += detail::block_length) {
+                    detail::block_sums b = kernel.sums<false>(values + i);
+                    if (!b.finite && nan_ == nan_policy::drop) b = kernel.sums<false, true>(values + i);
+                    if (b.finite && detail::far_from_limits(sum_)) {
+                        sum_ += b.sum;
+                    } else {
+                        for (std::size_t j = 0; j < detail::block_length; ++j) add(values[i + j]);
+                    }
+                }
+            }
+        } else {
+            // Clamped values have |v| <= 2^63, so a block's sum stays below 2^71.
+            const std::int64_t lo = grid_.q_lower;
+            const std::int64_t hi = grid_.q_upper;
+            for (; i + detail::block_length <= size && detail::far_from_limits(sum_); i += detail::block_length) {
+                detail::i128 block = 0;
+                for (std::size_t j = 0; j < detail::block_length; ++j) {
+                    const auto v = static_cast<std::int64_t>(values[i + j]);
+                    block += v < lo ? lo : (v > hi ? hi : v);
+                }
+                sum_ += block;
+            }
+        }
+        for (; i < size; ++i) add(values[i]);
     }
 
     void check_open(const char* what) const {

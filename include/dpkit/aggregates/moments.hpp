@@ -6,7 +6,10 @@
 // is an exact 128-bit integer.
 
 #include <cmath>
+#include <concepts>
+#include <cstddef>
 #include <cstdint>
+#include <ranges>
 #include <string>
 
 #include "../detail/exact_decimal.hpp"
@@ -91,6 +94,38 @@ struct centred_moments {
         sum = checked_add(who, sum, d);
         if constexpr (Order == 2) squares = checked_add(who, squares, static_cast<i128>(d) * d);
         return true;
+    }
+
+    /// Adds every value of a range; contiguous doubles go by blocks (same state,
+    /// same exceptions at the same value as one at a time).
+    template <class R>
+    void add_all(const char* who, R&& values) {
+        if constexpr (std::ranges::contiguous_range<R> && std::ranges::sized_range<R> &&
+                      std::same_as<std::ranges::range_value_t<R>, double>) {
+            add_contiguous(who, std::ranges::data(values), static_cast<std::size_t>(std::ranges::size(values)));
+        } else {
+            for (auto&& v : values) add(who, static_cast<double>(v));
+        }
+    }
+
+    void add_contiguous(const char* who, const double* values, std::size_t size) {
+        std::size_t i = 0;
+        const block_quantizer kernel(grid);
+        const bool usable = Order == 1 ? kernel.usable() : kernel.squares_usable();
+        if (size >= block_length && usable && default_float_environment()) {
+            for (; i + block_length <= size; i += block_length) {
+                block_sums b = kernel.sums<Order == 2>(values + i);
+                if (!b.finite && nan == nan_policy::drop) b = kernel.sums<Order == 2, true>(values + i);
+                if (b.finite && n <= UINT64_MAX - block_length && far_from_limits(sum) && far_from_limits(squares)) {
+                    n += b.kept;
+                    sum += static_cast<i128>(b.sum) - static_cast<i128>(b.kept) * centre;
+                    if constexpr (Order == 2) squares += kernel.centred_squares(b, centre);
+                } else {
+                    for (std::size_t j = 0; j < block_length; ++j) add(who, values[i + j]);
+                }
+            }
+        }
+        for (; i < size; ++i) add(who, values[i]);
     }
 
     void merge(const char* who, const centred_moments& o) {
