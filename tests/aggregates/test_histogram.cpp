@@ -10,6 +10,7 @@
 #include <limits>
 #include <numeric>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -164,9 +165,16 @@ TEST_CASE("histogram: merge(split(D)) equals one pass byte for byte, for 1..16 r
 }
 
 TEST_CASE("histogram: every value lands in the bin its edges define, out-of-range values by the rule", "[aggregates][histogram]") {
+    std::vector<double> jittered;  // within half a bin of equal spacing
+    for (int i = 0; i <= 50; ++i) jittered.push_back(i + 0.45 * std::sin(i));
     const std::vector<std::vector<double>> edge_sets = {
         uniform_edges(0, 0.1, 10), uniform_edges(-3, 0.25, 16), uniform_edges(1e6, 1e-3, 7),
+        uniform_edges(1e15, 1, 9),   // the guess rounds coarsely
+        jittered,
         {-1, 0, 1e-300, 1, 3, 7, 7.5, 100},
+        {0, 5e-324, 1e-323},         // a subnormal width: the scale overflows
+        {-1e308, 0, 1e308},          // the span overflows
+        {0, 1},                      // one bin
     };
     std::mt19937_64 rng(12);
     for (const auto& e : edge_sets) {
@@ -195,6 +203,23 @@ TEST_CASE("histogram: every value lands in the bin its edges define, out-of-rang
             CHECK(counts_of(clamped.serialize(), bins) == want_clamped);
             CHECK(counts_of(separate.serialize(), bins + 2) == want_separate);
         }
+        // The same probes as one range (the counting loop), repeated to be long enough.
+        std::vector<double> many;
+        while (many.size() < 40 * (bins + 2)) many.insert(many.end(), probes.begin(), probes.end());
+        std::vector<std::uint64_t> want_clamped(bins, 0);
+        std::vector<std::uint64_t> want_separate(bins + 2, 0);
+        for (double x : many) {
+            const long ref = reference_bin(e, x);
+            ++want_clamped[static_cast<std::size_t>(std::clamp<long>(ref, 0, static_cast<long>(bins) - 1))];
+            ++want_separate[static_cast<std::size_t>(ref + 1)];
+        }
+        histogram clamped(e);
+        histogram separate(e, nan_policy::reject, histogram_outliers::separate_bins);
+        clamped.add(many);
+        separate.add(std::span<const double>(many));
+        INFO("edges from " << e.front() << " to " << e.back());
+        CHECK(counts_of(clamped.serialize(), bins) == want_clamped);
+        CHECK(counts_of(separate.serialize(), bins + 2) == want_separate);
     }
     // NaN: rejected with its message (nothing counted), or dropped (counted nowhere).
     histogram h({0, 1, 2});

@@ -41,6 +41,12 @@
 /// -infinity and +infinity are out of range like any value; NaN follows the
 /// nan_policy (rejected by default, or dropped: then it is counted nowhere).
 ///
+/// Locating a value is exact for any edges. When the edges are equally spaced
+/// (to within half a bin), the bin is computed by arithmetic and corrected with
+/// one comparison against the real edge (checked at construction to be exact
+/// for every double); otherwise a branch-free binary search is used. add(range)
+/// on contiguous doubles reads the range once, in place.
+///
 /// Intervals. Each released count comes with an interval that holds the exact
 /// count with probability >= level: per bin (histogram_coverage::per_bin, the
 /// default), or for all bins at once (histogram_coverage::simultaneous, a
@@ -327,20 +333,18 @@ public:
           state_(who, cells_for(edges_.size() - 1, outliers), max_partitions, max_per_partition) {
         if (nan != nan_policy::reject && nan != nan_policy::drop) detail::throw_invalid(who, "unknown nan_policy");
         bins_ = edges_.size() - 1;
-        lower_ = edges_.front();
-        upper_ = edges_.back();
-        offset_ = outliers_ == histogram_outliers::separate_bins ? 1 : 0;
-        const double width_total = upper_ - lower_;
-        if (std::isfinite(width_total)) {
-            // Equal spacing (to 2^-20 of a bin): the bin index is guessed by
-            // arithmetic and verified against the edges, so it is always exact.
-            const double width = width_total / static_cast<double>(bins_);
-            uniform_ = true;
-            for (std::size_t i = 0; i < edges_.size() && uniform_; ++i) {
-                uniform_ = std::fabs(edges_[i] - (lower_ + static_cast<double>(i) * width)) <= std::ldexp(width, -20);
-            }
-            inverse_width_ = static_cast<double>(bins_) / width_total;
-        }
+        // Cell c holds the values x with padded_[c] <= x < padded_[c + 1]:
+        // padded_ is -inf, the interior edges, +inf, and with separate bins e_0
+        // in front of the interior edges and next_up(e_n) behind them (the last
+        // bin is closed).
+        const bool separate = outliers_ == histogram_outliers::separate_bins;
+        padded_.reserve(cells() + 1);
+        padded_.push_back(-detail::infinity);
+        if (separate) padded_.push_back(edges_.front());
+        for (std::size_t i = 1; i + 1 < edges_.size(); ++i) padded_.push_back(edges_[i]);
+        if (separate) padded_.push_back(std::nextafter(edges_.back(), detail::infinity));
+        padded_.push_back(detail::infinity);
+        plan_guess();
     }
 
     /// Counts one row (out-of-range values by the outlier rule; NaN by the nan_policy).
@@ -369,17 +373,17 @@ public:
                 return;
             }
         }
-        std::vector<std::uint64_t> local(state_.n.size(), 0);
-        if constexpr (std::ranges::contiguous_range<R> &&
+        if constexpr (std::ranges::contiguous_range<R> && std::ranges::sized_range<R> &&
                       std::same_as<std::remove_cvref_t<std::ranges::range_reference_t<R>>, double>) {
-            count_into(local, std::ranges::data(values), static_cast<std::size_t>(std::ranges::size(values)));
+            add_contiguous(std::ranges::data(values), static_cast<std::size_t>(std::ranges::size(values)));
         } else {
+            std::vector<std::uint64_t> local(state_.n.size(), 0);
             for (auto&& v : values) {
                 const std::size_t c = cell_of(static_cast<double>(v));
                 if (c != dropped) ++local[c];
             }
+            state_.add_counts(who, local);
         }
-        state_.add_counts(who, local);
     }
 
     /// Adds another shard's counts (same edges, outlier rule, nan_policy and caps; neither released).
@@ -482,34 +486,150 @@ private:
         if (released_) detail::throw_invalid(who, std::string(what) + " after release: the histogram was already released");
     }
 
-    /// The bin of x in [lower_, upper_].
-    std::size_t bin_of(double x) const noexcept {
-        if (uniform_) {
-            auto j = static_cast<std::size_t>((x - lower_) * inverse_width_);
-            if (j >= bins_) j = bins_ - 1;
-            if (edges_[j] <= x && (j + 1 == bins_ || x < edges_[j + 1])) return j;
+    // Locating a value. With (nearly) equally spaced edges, a guess
+    //   g(x) = trunc(clamp((x - base) * scale, 0, cells - 1))
+    // is checked at construction to be the cell of x or the one below it for
+    // every x (g is monotone, so it suffices that g(next_down(padded_[c])) < c
+    // and g(padded_[c + 1]) >= c for every cell c >= 1: base puts g's steps half
+    // a bin after the edges); the cell is then g + (x >= padded_[g + 1]), exact
+    // with one comparison. NaN and +inf come out as `cells` and are located
+    // apart. Other edges use a branch-free binary search. Both are exact.
+
+    /// The guess (x - base) * scale clamped to [0, last] (NaN -> last). `zero`
+    /// is 0 held in a variable: compilers then clamp with branch-free max/min
+    /// instructions (a literal 0 gets a branch). The form (x - base) * scale
+    /// cannot be contracted into a fused multiply-add, so it rounds the same
+    /// way everywhere.
+    static std::size_t guess(double x, double base, double scale, double zero, double last) noexcept {
+        double t = (x - base) * scale;
+        t = t < last ? t : last;
+        t = t > zero ? t : zero;
+        return static_cast<std::size_t>(static_cast<std::int64_t>(t));  // t in [0, cells - 1]
+    }
+    /// The cell of x by the guess: `cells` for NaN and +infinity.
+    static std::size_t guided_cell(double x, const double* p, double base, double scale, double zero, double last) noexcept {
+        const std::size_t g = guess(x, base, scale, zero, last);
+        return g + static_cast<std::size_t>(!(x < p[g + 1]));
+    }
+
+    void plan_guess() {
+        const double lower = edges_.front();
+        const double width_total = edges_.back() - lower;
+        const double width = width_total / static_cast<double>(bins_);
+        scale_ = static_cast<double>(bins_) / width_total;
+        base_ = lower - (outliers_ == histogram_outliers::separate_bins ? width : 0.0) + width / 2;
+        last_ = static_cast<double>(cells() - 1);
+        if (!std::isfinite(width_total) || !std::isfinite(scale_) || !(scale_ > 0) || !std::isfinite(base_)) return;
+        for (std::size_t c = 1; c < cells(); ++c) {
+            const double below = std::nextafter(padded_[c], -detail::infinity);
+            if (!(guess(below, base_, scale_, zero_, last_) < c)) return;
+            if (!(guess(padded_[c + 1], base_, scale_, zero_, last_) >= c)) return;
         }
-        // The number of interior edges <= x.
-        const auto first = edges_.begin() + 1;
-        return static_cast<std::size_t>(std::upper_bound(first, edges_.end() - 1, x) - first);
+        guided_ = true;
+    }
+
+    /// The number of interior boundaries <= x (branch-free binary search; x not NaN).
+    std::size_t search(double x) const noexcept {
+        const double* base = padded_.data() + 1;
+        std::size_t n = padded_.size() - 2;
+        if (n == 0) return 0;
+        while (n > 1) {
+            const std::size_t half = n / 2;
+            base += half * static_cast<std::size_t>(base[half - 1] <= x);
+            n -= half;
+        }
+        return static_cast<std::size_t>(base - (padded_.data() + 1)) + static_cast<std::size_t>(*base <= x);
     }
 
     /// The cell of x, or `dropped` (NaN under nan_policy::drop).
     std::size_t cell_of(double x) const {
-        if (x >= lower_ && x <= upper_) [[likely]] return offset_ + bin_of(x);
+        if (guided_) {
+            const std::size_t c = guided_cell(x, padded_.data(), base_, scale_, zero_, last_);
+            if (c < cells()) [[likely]] return c;
+        }
+        return cell_searched(x);
+    }
+    [[gnu::noinline]] std::size_t cell_searched(double x) const {
         if (std::isnan(x)) {
             if (nan_ == nan_policy::reject) detail::throw_invalid(who, "value must not be NaN (nan_policy::reject)", x);
             return dropped;
         }
-        if (outliers_ == histogram_outliers::clamp) return x < lower_ ? 0 : bins_ - 1;
-        return x < lower_ ? 0 : bins_ + 1;
+        return search(x);
     }
 
-    void count_into(std::vector<std::uint64_t>& local, const double* x, std::size_t size) const {
-        for (std::size_t i = 0; i < size; ++i) {
-            const std::size_t c = cell_of(x[i]);
-            if (c != dropped) ++local[c];
+    /// The hot loop: rows [0, size) (a multiple of 4) by the guess into four
+    /// interleaved lanes of `stride` = cells + 1 counts (the last for NaN and
+    /// +infinity). Out of line and call-free, so that its constants stay in registers.
+    [[gnu::noinline]] static void count_guided(const double* x, std::size_t size, const double* p, double base, double scale,
+                                               double zero, double last, std::uint64_t* out, std::size_t stride) noexcept {
+        for (std::size_t i = 0; i < size; i += 4) {
+            const std::size_t c0 = guided_cell(x[i], p, base, scale, zero, last);
+            const std::size_t c1 = guided_cell(x[i + 1], p, base, scale, zero, last);
+            const std::size_t c2 = guided_cell(x[i + 2], p, base, scale, zero, last);
+            const std::size_t c3 = guided_cell(x[i + 3], p, base, scale, zero, last);
+            ++out[c0];
+            ++out[stride + c1];
+            ++out[2 * stride + c2];
+            ++out[3 * stride + c3];
         }
+    }
+
+    /// Counts contiguous doubles into four interleaved scratch histograms
+    /// (independent increments when neighbouring rows share a bin), then adds
+    /// them to the state (all or nothing).
+    void add_contiguous(const double* x, std::size_t size) {
+        const std::size_t cells = state_.n.size();
+        const std::size_t stride = cells + 1;
+        const std::size_t lanes = cells <= 4096 && size >= 16 * cells ? 4 : 1;
+        std::vector<std::uint64_t> local(lanes * stride, 0);
+        std::uint64_t* out = local.data();
+        std::size_t i = 0;
+        if (lanes == 4 && guided_) {
+            i = size - size % 4;
+            count_guided(x, i, padded_.data(), base_, scale_, zero_, last_, out, stride);
+            for (std::size_t l = 1; l < lanes; ++l) {
+                for (std::size_t c = 0; c < stride; ++c) out[c] += out[l * stride + c];
+            }
+            if (out[cells] != 0) {
+                // NaN or +infinity among the rows: +infinity belongs to the last cell.
+                std::uint64_t nan_rows = 0;
+                std::uint64_t infinite_rows = 0;
+                for (std::size_t j = 0; j < i; ++j) {
+                    nan_rows += std::isnan(x[j]) ? 1U : 0U;
+                    infinite_rows += x[j] == detail::infinity ? 1U : 0U;
+                }
+                if (nan_rows != 0 && nan_ == nan_policy::reject) {
+                    detail::throw_invalid(who, "value must not be NaN (nan_policy::reject)", std::nan(""));
+                }
+                out[cells - 1] += infinite_rows;
+                out[cells] = 0;
+            }
+        } else if (lanes == 4) {
+            for (; i + 4 <= size; i += 4) {
+                const std::size_t c0 = cell_of(x[i]);
+                const std::size_t c1 = cell_of(x[i + 1]);
+                const std::size_t c2 = cell_of(x[i + 2]);
+                const std::size_t c3 = cell_of(x[i + 3]);
+                if ((c0 | c1 | c2 | c3) != dropped) [[likely]] {
+                    ++out[c0];
+                    ++out[stride + c1];
+                    ++out[2 * stride + c2];
+                    ++out[3 * stride + c3];
+                } else {
+                    for (std::size_t c : {c0, c1, c2, c3}) {
+                        if (c != dropped) ++out[c];
+                    }
+                }
+            }
+            for (std::size_t l = 1; l < lanes; ++l) {
+                for (std::size_t c = 0; c < stride; ++c) out[c] += out[l * stride + c];
+            }
+        }
+        for (; i < size; ++i) {
+            const std::size_t c = cell_of(x[i]);
+            if (c != dropped) ++out[c];
+        }
+        state_.add_counts(who, std::span<const std::uint64_t>(out, cells));
     }
 
     std::vector<double> edges_;
@@ -517,11 +637,12 @@ private:
     histogram_outliers outliers_;
     detail::cell_counts state_;
     std::size_t bins_ = 1;
-    std::size_t offset_ = 0;
-    double lower_ = 0;
-    double upper_ = 1;
-    bool uniform_ = false;
-    double inverse_width_ = 0;
+    std::vector<double> padded_;
+    bool guided_ = false;
+    double base_ = 0;
+    double scale_ = 0;
+    double last_ = 0;
+    double zero_ = 0;
     bool released_ = false;
 };
 
