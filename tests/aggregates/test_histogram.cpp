@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <forward_list>
 #include <functional>
 #include <limits>
 #include <numeric>
@@ -252,10 +254,11 @@ TEST_CASE("histogram: adding a range is all or nothing", "[aggregates][histogram
     CHECK_THROWS_WITH(c.add(std::vector<std::string>{"a", "z", "b"}),
                       "dpkit::category_histogram: value is not a declared category (undeclared_category::reject)");
     CHECK(c.serialize() == before);
-    // Non-sized ranges (a filtered view) and ranges of convertible values.
+    // Non-sized ranges and ranges of convertible values.
     histogram f(uniform_edges(0, 1, 4));
-    const std::vector<int> ints = {0, 1, 2, 3, 4, 5, 6};
-    f.add(ints | std::views::filter([](int i) { return i % 2 == 0; }));
+    const std::forward_list<int> ints = {0, 2, 4, 6};
+    static_assert(!std::ranges::sized_range<const std::forward_list<int>&>);
+    f.add(ints);
     CHECK(counts_of(f.serialize(), 4) == std::vector<std::uint64_t>{1, 0, 1, 2});
     c.add(std::vector<const char*>{"b", "b"});
     CHECK(counts_of(c.serialize(), 2) == std::vector<std::uint64_t>{1, 2});
@@ -306,6 +309,9 @@ TEST_CASE("histograms refuse bad parameters, mismatched merges and reuse after r
                       "dpkit::histogram: max_per_partition must be >= 1 (got 0)");
     CHECK_THROWS_WITH(histogram({0, 1}, nan_policy::reject, static_cast<histogram_outliers>(7)),
                       "dpkit::histogram: unknown histogram_outliers");
+    CHECK_THROWS_WITH(histogram({0, 1}, static_cast<nan_policy>(5)), "dpkit::histogram: unknown nan_policy");
+    CHECK_THROWS_WITH(category_histogram<int>({1}, static_cast<undeclared_category>(5)),
+                      "dpkit::category_histogram: unknown undeclared_category");
     CHECK_THROWS_WITH(category_histogram<int>({}), "dpkit::category_histogram: categories must not be empty");
     CHECK_THROWS_WITH(category_histogram<int>({3, 1, 3}), "dpkit::category_histogram: categories must be distinct (got 3)");
     CHECK_THROWS_WITH(category_histogram<std::string>({"x", "y", "x"}),
@@ -367,13 +373,13 @@ TEST_CASE("histogram serialization: layout, round trip and refusal of untrustwor
     const auto bytes = h.serialize();
     // Header (8) | L0 | Linf | nan | outliers | edge count | 3 edges | 4 counts.
     REQUIRE(bytes.size() == 8 + 8 + 8 + 1 + 1 + 8 + 3 * 8 + 4 * 8);
-    CHECK(bytes[6] == std::byte{6});  // aggregate_kind::histogram
-    CHECK(bytes[8] == std::byte{2});
-    CHECK(bytes[16] == std::byte{3});
-    CHECK(bytes[24] == std::byte{1});  // nan_policy::drop
-    CHECK(bytes[25] == std::byte{1});  // separate_bins
-    CHECK(bytes[26] == std::byte{3});
-    CHECK(bytes[41] == std::byte{0xBF});  // top byte of -1.0
+    CHECK(std::to_integer<int>(bytes[6]) == 6);  // aggregate_kind::histogram
+    CHECK(std::to_integer<int>(bytes[8]) == 2);
+    CHECK(std::to_integer<int>(bytes[16]) == 3);
+    CHECK(std::to_integer<int>(bytes[24]) == 1);  // nan_policy::drop
+    CHECK(std::to_integer<int>(bytes[25]) == 1);  // separate_bins
+    CHECK(std::to_integer<int>(bytes[26]) == 3);
+    CHECK(std::to_integer<int>(bytes[41]) == 0xBF);  // top byte of -1.0
     CHECK(counts_of(bytes, 4) == std::vector<std::uint64_t>{1, 0, 3, 1});
     const auto back = histogram::deserialize(bytes);
     CHECK(back.serialize() == bytes);
@@ -420,7 +426,7 @@ TEST_CASE("histogram serialization: layout, round trip and refusal of untrustwor
     category_histogram<std::string> c({"elan", "", "x"}, undeclared_category::drop, 1, 4);
     c.add(std::vector<std::string>{"x", "", "x"});
     const auto cb = c.serialize();
-    CHECK(cb[6] == std::byte{7});  // aggregate_kind::category_histogram
+    CHECK(std::to_integer<int>(cb[6]) == 7);  // aggregate_kind::category_histogram
     CHECK(category_histogram<std::string>::deserialize(cb).serialize() == cb);
     CHECK(category_histogram<std::string>::deserialize(cb).categories() == c.categories());
     CHECK_THROWS_WITH(category_histogram<int>::deserialize(cb), "dpkit::category_histogram: the state's categories are of another type");
@@ -448,6 +454,13 @@ TEST_CASE("histogram serialization: layout, round trip and refusal of untrustwor
     CHECK_THROWS_WITH(category_histogram<float>::deserialize(fb),
                       "dpkit::category_histogram: malformed state (a category is out of its type's range)");
     CHECK(category_histogram<float>::deserialize(floats.serialize()).categories() == std::vector<float>{1.5f});
+    category_histogram<bool> flags({true, false});
+    flags.add(std::vector<bool>{true, true, false});
+    CHECK(category_histogram<bool>::deserialize(flags.serialize()).serialize() == flags.serialize());
+    CHECK(counts_of(flags.serialize(), 2) == std::vector<std::uint64_t>{2, 1});
+    category_histogram<char> letters({'a', 'z'});
+    letters.add('z');
+    CHECK(category_histogram<char>::deserialize(letters.serialize()).serialize() == letters.serialize());
     category_histogram<int> dup({1, 2});
     auto db = dup.serialize();
     db[43] = std::byte{1};  // the second key becomes 1
@@ -470,20 +483,24 @@ TEST_CASE("histogram: one unit with max_partitions x max_per_partition rows move
             CHECK(base.l2_sensitivity() <= std::sqrt(static_cast<double>(touched)) * static_cast<double>(linf) * (1 + 1e-15));
             base.add(mixed_values(300, rng(), edges, false));
             for (int trial = 0; trial < 50; ++trial) {
-                // The unit's max_partitions * max_per_partition rows, in distinct cells where it can.
+                // A unit within its caps: max_per_partition rows in each of
+                // max_partitions distinct cells (all of them if there are fewer).
                 std::vector<std::size_t> order(cells);
                 std::iota(order.begin(), order.end(), std::size_t{0});
                 std::shuffle(order.begin(), order.end(), rng);
                 histogram with_unit = histogram::deserialize(base.serialize());
-                for (std::uint64_t p = 0; p < l0; ++p) {
-                    const std::size_t cell = order[p % cells];
-                    double x = 0;
+                for (std::uint64_t p = 0; p < touched; ++p) {
+                    const std::size_t cell = order[p];
+                    double x = static_cast<double>(cell) + 0.5;
                     if (outliers == histogram_outliers::separate_bins) {
                         x = cell == 0 ? -50.0 : (cell == cells - 1 ? inf : static_cast<double>(cell - 1) + 0.5);
-                    } else {
-                        x = static_cast<double>(cell) + 0.5;
                     }
-                    for (std::uint64_t r = 0; r < linf; ++r) with_unit.add(x);
+                    std::vector<double> rows(linf, x);
+                    if (trial % 2 == 0) {
+                        with_unit.add(rows);
+                    } else {
+                        for (double r : rows) with_unit.add(r);
+                    }
                 }
                 const auto a = counts_of(base.serialize(), cells);
                 const auto b = counts_of(with_unit.serialize(), cells);
@@ -495,16 +512,10 @@ TEST_CASE("histogram: one unit with max_partitions x max_per_partition rows move
                     l2 += d * d;
                 }
                 INFO("L0 " << l0 << " Linf " << linf << " cells " << cells);
-                // A unit within its caps: the bound holds, and is reached.
-                if (l0 <= cells) {
-                    CHECK(l1 == base.l1_sensitivity());
-                    CHECK(std::sqrt(l2) <= base.l2_sensitivity());
-                    CHECK(std::sqrt(l2) >= base.l2_sensitivity() * (1 - 1e-15));
-                } else {
-                    // More partitions than cells: rows pile up, but the caps the
-                    // contribution bounding enforces (<= Linf per cell) keep it within.
-                    CHECK(l1 == static_cast<double>(l0 * linf));
-                }
+                // The declared sensitivities bound the change, and this unit reaches them.
+                CHECK(l1 == base.l1_sensitivity());
+                CHECK(std::sqrt(l2) <= base.l2_sensitivity());
+                CHECK(std::sqrt(l2) >= base.l2_sensitivity() * (1 - 1e-15));
             }
         }
     }
@@ -753,11 +764,13 @@ TEST_CASE("histogram post-processing: non-negative, summing to the noisy total, 
             }
         }
     }
-    // The documented bias: an empty bin's noisy count is unbiased, its clamped count is not.
-    // Laplace noise of scale 2: E[max(0, Z)] is about 1, the mean of 2000 noisy counts has sd < 0.07.
+    // The documented bias: an empty bin's noisy count is unbiased, its clamped
+    // count is not. Laplace noise of scale 2: E[max(0, Z)] is about 1 (sd of the
+    // mean of 2000: 0.04), the noisy mean has sd 0.064; both checks sit more than
+    // 5.5 sd from the expected value (false-failure rate < 1e-7 each).
     CHECK(std::fabs(mean_noisy_empty) < 0.35);
-    CHECK(mean_clamped_empty > 0.8);
-    CHECK(zero_totals >= 0);
+    CHECK(mean_clamped_empty > 0.75);
+    CHECK(zero_totals > 0);  // the all-zero projection (noisy total <= 0) was exercised
 }
 
 TEST_CASE("histogram: caps above 2^21 rows release coarse counts with the rounding in the interval", "[aggregates][histogram]") {

@@ -55,8 +55,8 @@
 /// Post-processing (free; histogram_postprocessing):
 ///  - none: the noisy counts, unbiased.
 ///  - non_negative: max(0, noisy count). This biases small counts upwards: an
-///    empty bin's estimate has expectation E[max(0, Z)] > 0, about half the mean
-///    absolute noise (see OpenDP issue #2749).
+///    empty bin's estimate has expectation E[max(0, Z)] = E|Z| / 2 > 0, half
+///    the mean absolute noise (see OpenDP issue #2749).
 ///  - non_negative_total: the Euclidean projection of the noisy counts onto
 ///    {c >= 0, sum c = max(0, T)}, T the sum of the noisy counts (every counted
 ///    row lands in exactly one bin, so T estimates the number of rows without
