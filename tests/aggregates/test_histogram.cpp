@@ -236,17 +236,26 @@ TEST_CASE("histogram: every value lands in the bin its edges define, out-of-rang
 }
 
 TEST_CASE("histogram: adding a range is all or nothing", "[aggregates][histogram]") {
-    for (std::size_t size : {std::size_t{3}, std::size_t{500}}) {  // short path and counting path
-        histogram h(uniform_edges(0, 1, 10));
-        h.add(std::vector<double>{1.5, 2.5});
-        const auto before = h.serialize();
-        std::vector<double> rows(size, 4.5);
-        rows[size / 2] = std::nan("");
-        CHECK_THROWS_WITH(h.add(rows), "dpkit::histogram: value must not be NaN (nan_policy::reject) (got nan)");
-        CHECK(h.serialize() == before);
-        rows[size / 2] = 4.5;
-        h.add(rows);
-        CHECK(counts_of(h.serialize(), 10)[4] == size);
+    // Short ranges, and the counting loops for equally spaced and other edges.
+    std::vector<double> uneven = {0, 1.6, 2, 3, 4, 5, 6, 7, 8, 9, 10};  // too uneven for the arithmetic guess
+    for (const auto& edges : {uniform_edges(0, 1, 10), uneven}) {
+        for (std::size_t size : {std::size_t{3}, std::size_t{500}}) {
+            histogram h(edges);
+            h.add(std::vector<double>{1.5, 2.5});
+            const auto before = h.serialize();
+            std::vector<double> rows(size, 4.5);
+            rows[size / 2] = std::nan("");
+            CHECK_THROWS_WITH(h.add(rows), "dpkit::histogram: value must not be NaN (nan_policy::reject) (got nan)");
+            CHECK(h.serialize() == before);
+            rows[size / 2] = 4.5;
+            h.add(rows);
+            CHECK(counts_of(h.serialize(), 10)[4] == size);
+            histogram d(edges, nan_policy::drop);
+            rows[0] = std::nan("");
+            rows[size - 1] = std::nan("");
+            d.add(rows);
+            CHECK(counts_of(d.serialize(), 10) == std::vector<std::uint64_t>{0, 0, 0, 0, size - 2, 0, 0, 0, 0, 0});
+        }
     }
     category_histogram<std::string> c({"a", "b"});
     c.add("a");

@@ -574,6 +574,36 @@ private:
         }
     }
 
+    /// Rows [0, size) (a multiple of 4) by four interleaved branch-free binary
+    /// searches over the `n` interior boundaries `b` (n >= 1), into four lanes of
+    /// `stride` counts. NaN lands in cell 0 (every comparison is false); the
+    /// number of NaN rows is returned so that the caller can take them out.
+    [[gnu::noinline]] static std::uint64_t count_searched(const double* x, std::size_t size, const double* b, std::size_t n,
+                                                          std::uint64_t* out, std::size_t stride) noexcept {
+        std::uint64_t nan_rows = 0;
+        for (std::size_t i = 0; i < size; i += 4) {
+            const double x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];
+            const double* b0 = b;
+            const double* b1 = b;
+            const double* b2 = b;
+            const double* b3 = b;
+            for (std::size_t m = n; m > 1;) {
+                const std::size_t half = m / 2;
+                b0 += half * static_cast<std::size_t>(b0[half - 1] <= x0);
+                b1 += half * static_cast<std::size_t>(b1[half - 1] <= x1);
+                b2 += half * static_cast<std::size_t>(b2[half - 1] <= x2);
+                b3 += half * static_cast<std::size_t>(b3[half - 1] <= x3);
+                m -= half;
+            }
+            ++out[static_cast<std::size_t>(b0 - b) + static_cast<std::size_t>(*b0 <= x0)];
+            ++out[stride + static_cast<std::size_t>(b1 - b) + static_cast<std::size_t>(*b1 <= x1)];
+            ++out[2 * stride + static_cast<std::size_t>(b2 - b) + static_cast<std::size_t>(*b2 <= x2)];
+            ++out[3 * stride + static_cast<std::size_t>(b3 - b) + static_cast<std::size_t>(*b3 <= x3)];
+            nan_rows += static_cast<std::uint64_t>((x0 != x0) + (x1 != x1) + (x2 != x2) + (x3 != x3));
+        }
+        return nan_rows;
+    }
+
     /// Counts contiguous doubles into four interleaved scratch histograms
     /// (independent increments when neighbouring rows share a bin), then adds
     /// them to the state (all or nothing).
@@ -604,26 +634,16 @@ private:
                 out[cells - 1] += infinite_rows;
                 out[cells] = 0;
             }
-        } else if (lanes == 4) {
-            for (; i + 4 <= size; i += 4) {
-                const std::size_t c0 = cell_of(x[i]);
-                const std::size_t c1 = cell_of(x[i + 1]);
-                const std::size_t c2 = cell_of(x[i + 2]);
-                const std::size_t c3 = cell_of(x[i + 3]);
-                if ((c0 | c1 | c2 | c3) != dropped) [[likely]] {
-                    ++out[c0];
-                    ++out[stride + c1];
-                    ++out[2 * stride + c2];
-                    ++out[3 * stride + c3];
-                } else {
-                    for (std::size_t c : {c0, c1, c2, c3}) {
-                        if (c != dropped) ++out[c];
-                    }
-                }
-            }
+        } else if (lanes == 4 && padded_.size() > 2) {
+            i = size - size % 4;
+            const std::uint64_t nan_rows = count_searched(x, i, padded_.data() + 1, padded_.size() - 2, out, stride);
             for (std::size_t l = 1; l < lanes; ++l) {
                 for (std::size_t c = 0; c < stride; ++c) out[c] += out[l * stride + c];
             }
+            if (nan_rows != 0 && nan_ == nan_policy::reject) {
+                detail::throw_invalid(who, "value must not be NaN (nan_policy::reject)", std::nan(""));
+            }
+            out[0] -= nan_rows;
         }
         for (; i < size; ++i) {
             const std::size_t c = cell_of(x[i]);
