@@ -10,6 +10,7 @@
 #include <dpkit/aggregates.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -203,8 +204,23 @@ void BM_bounded_mean_threads(benchmark::State& state) {
 }
 BENCHMARK(BM_bounded_mean_threads)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-// Histogram rows (issue 7, to be added): BM_histogram_* benchmarks go here,
-// over the same values(), with their rows in the ratio table below.
+// Histograms over the same values(): 100 equally spaced bins over [0, 100]
+// (bin found by arithmetic) and 100 geometric bins (binary search).
+std::vector<double> edges_equal() {
+    std::vector<double> e;
+    for (int i = 0; i <= 100; ++i) e.push_back(i);
+    return e;
+}
+std::vector<double> edges_geometric() {
+    std::vector<double> e{0};
+    for (int i = 0; i < 100; ++i) e.push_back(100 * std::pow(1.05, i - 99));
+    e.back() = 100;
+    return e;
+}
+void BM_histogram_100_bins(benchmark::State& state) { run_aggregate(state, dpkit::histogram(edges_equal())); }
+BENCHMARK(BM_histogram_100_bins)->UseRealTime()->Unit(benchmark::kMillisecond);
+void BM_histogram_100_geometric_bins(benchmark::State& state) { run_aggregate(state, dpkit::histogram(edges_geometric())); }
+BENCHMARK(BM_histogram_100_geometric_bins)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 /// Console output as usual, plus items/s (wall-clock) of every repetition for the ratio table.
 class ratio_reporter : public benchmark::ConsoleReporter {
@@ -257,7 +273,9 @@ int main(int argc, char** argv) {
                         {"BM_bounded_variance", 0},
                         {"BM_bounded_mean_bounds_of_both_signs", 0},
                         {"BM_bounded_mean_nan_dropped", 0},
-                        {"BM_bounded_mean_value_by_value", 0}};
+                        {"BM_bounded_mean_value_by_value", 0},
+                        {"BM_histogram_100_bins", 0.25},
+                        {"BM_histogram_100_geometric_bins", 0}};
     std::printf("\n%zu values in [0, 100]; baseline: the fastest plain double sum of each repetition\n", values().size());
     std::printf("%-38s %12s %12s %8s %15s %6s\n", "ours", "ours (M/s)", "base (M/s)", "ratio", "ratio min-max", "bar");
     bool all_met = true;

@@ -191,6 +191,15 @@ public:
     double l2_sensitivity() const { return std::ldexp(l2_units(), exponent_); }
     double l1_sensitivity() const { return std::ldexp(l1_units(), exponent_); }
 
+    /// The interval around each coordinate that release_sum with this noise
+    /// would report, as offsets from the released value, without spending.
+    template <noise_spec Noise>
+    interval noise_interval(const Noise& noise, double level) const {
+        detail::check_level(level);
+        const double w = std::ldexp(confidence_interval(mechanism(noise), level).upper, exponent_);
+        return interval{-w, w};
+    }
+
     /// Releases the noisy sum once.
     template <class Rule, noise_spec Noise, std::uniform_random_bit_generator G>
     released_vector release_sum(accountant<Rule>& acct, const Noise& noise, double level, G& g, std::string_view label) {

@@ -147,6 +147,16 @@ TEST_CASE("clipped_row_sum releases: coverage per coordinate, the mean in range,
         CHECK(covered >= trials * level - 5 * sd);
         CHECK(shrunk < trials * level - 5 * sd);
     }
+    // The width is known before spending.
+    {
+        clipped_row_sum s = clipped_row_sum::deserialize(base.serialize());
+        const std::size_t spends = acct.ledger().size();
+        const interval w = s.noise_interval(laplace_noise{epsilon{1}}, 0.9);
+        CHECK(acct.ledger().size() == spends);
+        const released_vector r = s.release_sum(acct, laplace_noise{epsilon{1}}, 0.9, g, "sum");
+        CHECK(r.upper(0) - r.value(0) == w.upper);
+        CHECK(r.lower(0) - r.value(0) == w.lower);
+    }
     // The mean vector: within [-bound, bound], its interval too.
     clipped_row_sum m = clipped_row_sum::deserialize(base.serialize());
     const auto mean = m.release_mean(acct, gaussian_noise{epsilon{1}, delta{1e-6}}, 0.95, g, "mean");
