@@ -18,6 +18,8 @@
 #include "../support/stats.hpp"
 
 using namespace dpkit;
+using dpkit_test::cp_lower;
+using dpkit_test::cp_upper;
 using dpkit_test::false_failure_rate;
 
 namespace {
@@ -54,43 +56,6 @@ std::vector<double> clamped_sorted(std::vector<double> v, double lo, double hi) 
     return v;
 }
 
-// P[Binomial(n, p) >= k], summing outward from the mode until the terms are negligible.
-double binomial_upper_tail(std::uint64_t k, std::uint64_t n, double p) {
-    if (k == 0) return 1;
-    if (k > n) return 0;
-    const double lp = std::log(p);
-    const double lq = std::log1p(-p);
-    const double ln = std::lgamma(static_cast<double>(n) + 1);
-    auto term = [&](std::uint64_t i) {
-        return std::exp(ln - std::lgamma(static_cast<double>(i) + 1) - std::lgamma(static_cast<double>(n - i) + 1) +
-                        static_cast<double>(i) * lp + static_cast<double>(n - i) * lq);
-    };
-    const auto mode = static_cast<std::uint64_t>(std::floor(static_cast<double>(n) * p));
-    const std::uint64_t from = std::max(k, std::min(mode, n));
-    double total = 0;
-    for (std::uint64_t i = from; i <= n; ++i) {
-        const double t = term(i);
-        total += t;
-        if (t < total * 1e-17 || (t == 0 && i > from + 10)) break;
-    }
-    for (std::uint64_t i = from; i-- > k;) {
-        const double t = term(i);
-        total += t;
-        if (t < total * 1e-17) break;
-    }
-    return std::min(1.0, total);
-}
-// Clopper-Pearson bounds at confidence 1 - alpha (each side alpha / 2).
-double cp_lower(std::uint64_t k, std::uint64_t n, double alpha) {
-    if (k == 0) return 0;
-    double lo = 0, hi = 1;
-    for (int i = 0; i < 60; ++i) {
-        const double mid = (lo + hi) / 2;
-        (binomial_upper_tail(k, n, mid) > alpha / 2 ? hi : lo) = mid;
-    }
-    return lo;
-}
-double cp_upper(std::uint64_t k, std::uint64_t n, double alpha) { return k == n ? 1 : 1 - cp_lower(n - k, n, alpha); }
 
 // G-test of categorical counts against expected probabilities; categories
 // expecting fewer than 5 observations are pooled into one.

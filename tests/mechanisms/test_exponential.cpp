@@ -16,6 +16,8 @@
 #include "../support/stats.hpp"
 
 using namespace dpkit;
+using dpkit_test::cp_lower;
+using dpkit_test::cp_upper;
 using dpkit_test::false_failure_rate;
 
 namespace {
@@ -41,35 +43,6 @@ std::vector<double> pf_pmf(const exponential_mechanism& m, const std::vector<std
     } while (std::next_permutation(order.begin(), order.end()));
     for (double& p : pmf) p /= perms;
     return pmf;
-}
-
-// P[Binomial(n, p) >= k] and <= k by direct summation in log space.
-double binomial_upper_tail(std::uint64_t k, std::uint64_t n, double p) {
-    if (k == 0) return 1;
-    double total = 0;
-    const double lp = std::log(p);
-    const double lq = std::log1p(-p);
-    for (std::uint64_t i = k; i <= n; ++i) {
-        const double term = std::lgamma(static_cast<double>(n) + 1) - std::lgamma(static_cast<double>(i) + 1) - std::lgamma(static_cast<double>(n - i) + 1) +
-                            static_cast<double>(i) * lp + static_cast<double>(n - i) * lq;
-        total += std::exp(term);
-        if (term < -800 && static_cast<double>(i) > static_cast<double>(n) * p) break;
-    }
-    return total;
-}
-// Clopper-Pearson bounds at confidence 1 - alpha (each side alpha / 2).
-double cp_lower(std::uint64_t k, std::uint64_t n, double alpha) {
-    if (k == 0) return 0;
-    double lo = 0, hi = 1;
-    for (int i = 0; i < 60; ++i) {
-        const double mid = (lo + hi) / 2;
-        (binomial_upper_tail(k, n, mid) > alpha / 2 ? hi : lo) = mid;
-    }
-    return lo;
-}
-double cp_upper(std::uint64_t k, std::uint64_t n, double alpha) {
-    if (k == n) return 1;
-    return 1 - cp_lower(n - k, n, alpha);
 }
 
 // A naive floating-point softmax exponential mechanism (the positive control).

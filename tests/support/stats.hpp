@@ -3,6 +3,7 @@
 // exact probability mass function, with the chi-square survival function
 // computed from the regularized incomplete gamma function.
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -109,5 +110,44 @@ inline double binomial_p_value(std::uint64_t k, std::uint64_t n, double p) {
     const double z = std::fabs((static_cast<double>(k) - mean) / sd);
     return std::erfc(z / std::sqrt(2.0));
 }
+
+
+// P[Binomial(n, p) >= k], summing outward from the mode until the terms are negligible.
+inline double binomial_upper_tail(std::uint64_t k, std::uint64_t n, double p) {
+    if (k == 0) return 1;
+    if (k > n) return 0;
+    const double lp = std::log(p);
+    const double lq = std::log1p(-p);
+    const double ln = std::lgamma(static_cast<double>(n) + 1);
+    auto term = [&](std::uint64_t i) {
+        return std::exp(ln - std::lgamma(static_cast<double>(i) + 1) - std::lgamma(static_cast<double>(n - i) + 1) +
+                        static_cast<double>(i) * lp + static_cast<double>(n - i) * lq);
+    };
+    const auto mode = static_cast<std::uint64_t>(std::floor(static_cast<double>(n) * p));
+    const std::uint64_t from = std::max(k, std::min(mode, n));
+    double total = 0;
+    for (std::uint64_t i = from; i <= n; ++i) {
+        const double t = term(i);
+        total += t;
+        if (t < total * 1e-17 || (t == 0 && i > from + 10)) break;
+    }
+    for (std::uint64_t i = from; i-- > k;) {
+        const double t = term(i);
+        total += t;
+        if (t < total * 1e-17) break;
+    }
+    return std::min(1.0, total);
+}
+// Clopper-Pearson bounds at confidence 1 - alpha (each side alpha / 2).
+inline double cp_lower(std::uint64_t k, std::uint64_t n, double alpha) {
+    if (k == 0) return 0;
+    double lo = 0, hi = 1;
+    for (int i = 0; i < 60; ++i) {
+        const double mid = (lo + hi) / 2;
+        (binomial_upper_tail(k, n, mid) > alpha / 2 ? hi : lo) = mid;
+    }
+    return lo;
+}
+inline double cp_upper(std::uint64_t k, std::uint64_t n, double alpha) { return k == n ? 1 : 1 - cp_lower(n - k, n, alpha); }
 
 }  // namespace dpkit_test
