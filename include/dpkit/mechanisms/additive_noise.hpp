@@ -5,6 +5,8 @@
 // exact multiples of the step. Every input of a vector is validated before any
 // noise is drawn, so a rejected call (NaN) consumes no randomness.
 
+#include <bit>
+#include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -38,6 +40,32 @@ template <class R, class T>
 concept noisable_range = std::ranges::input_range<R> && !std::convertible_to<R, std::span<const T>> &&
                          std::convertible_to<std::ranges::range_value_t<R>, T>;
 
+/// 2^e for a normal exponent e in [-1022, 1023], built from its bits (no libm call).
+inline double power_of_two(int e) noexcept {
+    return std::bit_cast<double>(static_cast<std::uint64_t>(e + 1023) << 52);
+}
+
+/// x rounded to the nearest multiple of the lattice step (ties away from
+/// zero), in steps, when |x| < 2^62 steps: the same value as lattice::round,
+/// without a libm call. Returns false (leaving n alone) otherwise, NaN included.
+inline bool fast_round(const lattice& grid, double x, std::int64_t& n) noexcept {
+    const double units = x * power_of_two(-grid.exponent);  // exact (a power of two; no overflow below 2^62)
+    if (!(std::fabs(units) < 0x1p62)) return false;
+    const auto whole = static_cast<std::int64_t>(units);      // truncation
+    const double fraction = units - static_cast<double>(whole);  // exact
+    n = whole + static_cast<std::int64_t>(fraction >= 0.5) - static_cast<std::int64_t>(fraction <= -0.5);
+    return true;
+}
+
+/// (n + z) * step when n + z fits in 64 bits: the same double as lattice::value
+/// (one rounding of the same integer, then an exact power-of-two scaling).
+inline bool fast_value(const lattice& grid, std::int64_t n, std::int64_t z, double& out) noexcept {
+    std::int64_t sum = 0;
+    if (__builtin_add_overflow(n, z, &sum)) return false;
+    out = static_cast<double>(sum) * power_of_two(grid.exponent);
+    return true;
+}
+
 template <class T, class Distribution>
 struct additive_noise {
     lattice grid{};  // used for doubles only
@@ -64,8 +92,14 @@ struct additive_noise {
         if constexpr (std::is_integral_v<T>) {
             return saturating_add(value, noise(g));
         } else {
-            const i128 n = grid.round(who, value);
-            return grid.value(n, noise(g));
+            std::int64_t n = 0;
+            if (fast_round(grid, value, n)) [[likely]] {
+                const std::int64_t z = noise(g);
+                double out = 0;
+                if (fast_value(grid, n, z, out)) [[likely]] return out;
+                return grid.value(n, z);
+            }
+            return grid.value(grid.round(who, value), noise(g));
         }
     }
 
