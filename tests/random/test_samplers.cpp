@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <random>
 #include <vector>
 
@@ -435,22 +436,137 @@ TEST_CASE("the table-driven samplers and the CKS20 reference agree in distributi
     }
 }
 
-TEST_CASE("the default samplers' work varies with the draw (positive control for timing-safe mode)", "[samplers]") {
-    counting_generator g{dpkit::insecure_seeded_generator(600)};
-    const dpkit::discrete_laplace_distribution lap(rational(3));
-    std::map<std::uint64_t, int> words;
-    for (int i = 0; i < 2000; ++i) {
+// ---------------------------------------------------------------------------
+// Timing-safe samplers (timing_safe.hpp).
+
+namespace {
+
+/// A bit pool that counts words drawn and loop iterations (the samplers call
+/// note_iteration once per iteration): a deterministic stand-in for time.
+struct counting_pool {
+    counting_generator& g;
+    dpkit::detail::bit_pool<counting_generator> inner{g};
+    std::uint64_t iterations = 0;
+    std::uint64_t take(int k) { return inner.take(k); }
+    std::uint64_t word() { return inner.word(); }
+    counting_generator& generator() { return g; }
+    void note_iteration() { ++iterations; }
+};
+
+/// (words, iterations) of each of n draws.
+template <class Dist>
+std::map<std::pair<std::uint64_t, std::uint64_t>, int> work_profile(const Dist& dist, std::uint64_t seed, int n) {
+    counting_generator g{dpkit::insecure_seeded_generator(seed)};
+    std::map<std::pair<std::uint64_t, std::uint64_t>, int> profile;
+    for (int i = 0; i < n; ++i) {
+        counting_pool pool{g};
         const std::uint64_t before = g.words;
-        (void)lap(g);
-        ++words[g.words - before];
+        (void)dist.draw(pool);
+        ++profile[{g.words - before, pool.iterations}];
     }
-    CHECK(words.size() > 1);  // "-0" rejections and ties cost extra words
-    const dpkit::discrete_gaussian_distribution gauss(rational(1000000));
-    std::map<std::uint64_t, int> gauss_words;
-    for (int i = 0; i < 2000; ++i) {
-        const std::uint64_t before = g.words;
-        (void)gauss(g);
-        ++gauss_words[g.words - before];
+    return profile;
+}
+
+}  // namespace
+
+TEST_CASE("timing-safe discrete Laplace matches its pmf at t = 1, 2, 3, 2^20 + 1, 2^50 and rational scales",
+          "[samplers][timing][statistical]") {
+    std::uint64_t seed = 700;
+    for (const auto& scale : {rational(1), rational(2), rational(3), rational(7, 3), rational(1, 7), rational(100, 3)}) {
+        const auto s = draw(dpkit::timing_safe_discrete_laplace(scale), ++seed);
+        const double b = scale.to_double();
+        INFO("scale = " << b);
+        CHECK(fit(s, [b](std::int64_t k) { return dpkit_test::discrete_laplace_pmf(b, k); }) > false_failure_rate);
     }
-    CHECK(gauss_words.size() > 2);
+    for (const std::uint64_t t : {(1ull << 20) + 1, 1ull << 50}) {
+        const auto s = draw(dpkit::timing_safe_discrete_laplace(rational(t)), ++seed);
+        const double b = static_cast<double>(t);
+        const auto w = static_cast<std::int64_t>(t / 8);
+        INFO("t = " << t);
+        CHECK(dpkit_test::g_test(bin(s, w), [&](std::int64_t k) { return laplace_bin_mass(b, static_cast<double>(w), k); })
+                  .p_value > false_failure_rate);
+    }
+    SECTION("positive control: scale 3 is told apart from scale 3.15") {
+        const auto s = draw(dpkit::timing_safe_discrete_laplace(rational(3)), 720);
+        CHECK(fit(s, [](std::int64_t k) { return dpkit_test::discrete_laplace_pmf(3.15, k); }) < false_failure_rate);
+    }
+    SECTION("the timing-safe and table-driven Laplace agree (two-sample G-test)") {
+        const auto a = draw(dpkit::timing_safe_discrete_laplace(rational(7, 3)), 721);
+        const auto b = draw(dpkit::discrete_laplace_distribution(rational(7, 3)), 722);
+        CHECK(two_sample_p_value(a, b) > false_failure_rate);
+    }
+}
+
+TEST_CASE("timing-safe discrete Gaussian matches its pmf from sigma^2 = 1/64 to 1.5e13", "[samplers][timing][statistical]") {
+    constexpr int n = 30000;
+    SECTION("sigma^2 = 1/64, 1, 9/4, 100/3, 10^6") {
+        std::uint64_t seed = 730;
+        for (const auto& s2 : {rational(1, 64), rational(1), rational(9, 4), rational(100, 3), rational(1000000)}) {
+            const auto s = draw(dpkit::timing_safe_discrete_gaussian(s2), ++seed, n);
+            const double v = s2.to_double();
+            const double z = dpkit_test::discrete_gaussian_normalizer(v);
+            INFO("sigma^2 = " << v);
+            if (v < 0.1) {
+                CHECK(std::count(s.begin(), s.end(), 0) >= n - 3);  // P[nonzero] = 2e-14
+            } else {
+                CHECK(fit(s, [v, z](std::int64_t k) { return dpkit_test::discrete_gaussian_pmf(v, z, k); }) > false_failure_rate);
+            }
+        }
+    }
+    SECTION("sigma^2 = 1.53e13 (the lattice's scale), binned in quarter sigmas") {
+        const double s2 = 15302605849240.0;
+        const double sigma = std::sqrt(s2);
+        const auto s = draw(dpkit::timing_safe_discrete_gaussian(rational::exactly(s2)), 740, 20000);
+        std::vector<std::int64_t> bins;
+        for (auto y : s) bins.push_back(static_cast<std::int64_t>(std::floor(static_cast<double>(y) / (sigma / 4))));
+        auto bin_mass = [sigma](std::int64_t b) {
+            const double lo = static_cast<double>(b) * sigma / 4;
+            return 0.5 * (std::erfc(-(lo + sigma / 4) / sigma / std::sqrt(2.0)) - std::erfc(-lo / sigma / std::sqrt(2.0)));
+        };
+        CHECK(dpkit_test::g_test(bins, bin_mass).p_value > false_failure_rate);
+    }
+    SECTION("positive control: sigma^2 = 1.15 is told apart from 1") {
+        const auto s = draw(dpkit::timing_safe_discrete_gaussian(rational(115, 100)), 741, n);
+        const double z = dpkit_test::discrete_gaussian_normalizer(1.0);
+        CHECK(fit(s, [z](std::int64_t k) { return dpkit_test::discrete_gaussian_pmf(1.0, z, k); }) < false_failure_rate);
+    }
+    CHECK_THROWS_AS(dpkit::timing_safe_discrete_gaussian(rational(1, 100)), dpkit::invalid_argument);
+}
+
+TEST_CASE("timing-safe samplers do the same work for every draw; the default ones do not", "[samplers][timing]") {
+    SECTION("timing-safe Laplace: words() words and iterations() iterations, every draw") {
+        for (const auto& scale : {rational(1), rational(7, 3), rational((1ull << 20) + 1)}) {
+            const dpkit::timing_safe_discrete_laplace d(scale);
+            const auto profile = work_profile(d, 750, 3000);
+            INFO("scale = " << scale.to_double());
+            REQUIRE(profile.size() == 1);
+            CHECK(profile.begin()->first.first == static_cast<std::uint64_t>(d.words()));
+            CHECK(profile.begin()->first.second == static_cast<std::uint64_t>(d.iterations()));
+        }
+    }
+    SECTION("timing-safe Gaussian: words() words and iterations() iterations, every draw") {
+        for (const auto& s2 : {rational(1), rational(1000000), rational::exactly(15302605849240.0)}) {
+            const dpkit::timing_safe_discrete_gaussian d(s2);
+            const auto profile = work_profile(d, 751, 1000);
+            INFO("sigma^2 = " << s2.to_double());
+            REQUIRE(profile.size() == 1);
+            CHECK(profile.begin()->first.first == static_cast<std::uint64_t>(d.words()));
+            CHECK(profile.begin()->first.second == static_cast<std::uint64_t>(d.iterations()));
+        }
+    }
+    SECTION("positive control: the default Laplace and Gaussian vary in words and in iterations") {
+        const auto lap = work_profile(dpkit::discrete_laplace_distribution(rational(3)), 752, 3000);
+        const auto gauss = work_profile(dpkit::discrete_gaussian_distribution(rational(1000000)), 753, 3000);
+        std::set<std::uint64_t> lap_iterations;
+        std::set<std::uint64_t> gauss_iterations;
+        std::set<std::uint64_t> gauss_words;
+        for (const auto& [work, count] : lap) lap_iterations.insert(work.second);
+        for (const auto& [work, count] : gauss) {
+            gauss_words.insert(work.first);
+            gauss_iterations.insert(work.second);
+        }
+        CHECK(lap_iterations.size() > 1);
+        CHECK(gauss_iterations.size() > 2);
+        CHECK(gauss_words.size() > 2);
+    }
 }

@@ -77,4 +77,11 @@ private:
     int left_ = 0;
 };
 
+/// Marks one loop iteration of a sampler on pools that count them (a test's
+/// deterministic stand-in for time); compiles to nothing for bit_pool.
+template <class Pool>
+inline void note_iteration(Pool& bits) {
+    if constexpr (requires { bits.note_iteration(); }) bits.note_iteration();
+}
+
 }  // namespace dpkit::detail

@@ -43,6 +43,7 @@ namespace dpkit::detail {
 template <class Pool>
 bool lazy_less_ratio(Pool& bits, u128 num, u128 den) {
     while (true) {
+        note_iteration(bits);
         const u128 r = bits.take(8);
         const u128 target = num << 8;
         const u128 low = r * den;
@@ -57,6 +58,7 @@ bool lazy_less_ratio(Pool& bits, u128 num, u128 den) {
 template <class Pool>
 bool lazy_bernoulli_exp_small(Pool& bits, std::uint64_t num, std::uint64_t den) {
     for (std::uint64_t k = 1;; ++k) {
+        note_iteration(bits);
         const bool success = k < (std::uint64_t{1} << 55)
                                  ? lazy_less_ratio(bits, num, static_cast<u128>(den) * k)
                                  : (lazy_less_ratio(bits, num, den) && lazy_less_ratio(bits, 1, k));
@@ -150,6 +152,7 @@ public:
         if (tail_test(bits)) [[unlikely]] y = add_tail(bits, y);
         if (low_bits_ > 0) {
             while (true) {
+                note_iteration(bits);
                 const std::uint64_t low = bits.take(low_bits_);
                 // Accept with probability exp(-low s/t), low s/t < 1/16: the first
                 // CKS trial W < low s/t fails at once when W's top byte is >= 16.
@@ -168,6 +171,7 @@ public:
     template <class Pool>
     std::int64_t signed_draw(Pool& bits) const {
         while (true) {
+            note_iteration(bits);
             const std::uint64_t y = (*this)(bits);
             const bool negative = bits.take(1) != 0;
             if (negative && y == 0) continue;
@@ -347,6 +351,7 @@ bool exponential_exceeds(Pool& bits, u128 num, u128 den) {
     }
     // V == whole: accept iff the fraction F of E exceeds num/den, digit by digit.
     for (int i = 1;; ++i) {
+        note_iteration(bits);
         num <<= 1;
         const bool gamma_digit = num >= den;
         if (gamma_digit) num -= den;

@@ -218,8 +218,9 @@ bool exact_less_than_inverse(NextWord&& next_word, big_uint prefix, unsigned bit
     }
 }
 
-/// floor(2^64 / (alpha + e^x)) exactly, for x > 0 (so the value is below 2^64).
-inline std::uint64_t exact_scaled_inverse(unsigned alpha, const exp_argument& x) {
+/// floor(2^(64 + extra_bits) / (alpha + e^x)) exactly, for x > 0; the value
+/// must be below 2^64 (alpha = 1: extra_bits <= 1; alpha = 0: extra_bits = 0).
+inline std::uint64_t exact_scaled_inverse(unsigned alpha, const exp_argument& x, unsigned extra_bits = 0) {
     big_uint lo;
     big_uint hi;
     for (unsigned fraction_bits = 128;; fraction_bits += 64) {
@@ -229,7 +230,7 @@ inline std::uint64_t exact_scaled_inverse(unsigned alpha, const exp_argument& x)
             lo.add(one);
             hi.add(one);
         }
-        const big_uint limit = big_uint::power_of_two(64 + fraction_bits);
+        const big_uint limit = big_uint::power_of_two(64 + extra_bits + fraction_bits);
         // The largest c < 2^64 with c * d <= limit, bit by bit.
         auto largest = [&](const big_uint& d) {
             std::uint64_t c = 0;

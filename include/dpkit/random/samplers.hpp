@@ -316,6 +316,7 @@ public:
         const u128 n = sigma2_.numerator();
         const u128 d = sigma2_.denominator();
         while (true) {
+            detail::note_iteration(bits);
             const std::int64_t y = laplace_.signed_draw(bits);
             const auto magnitude = static_cast<std::uint64_t>(y < 0 ? -y : y);
             // Accept with probability exp(-(|y| - sigma^2/t)^2 / (2 sigma^2))
