@@ -386,10 +386,11 @@ TEST_CASE("table-driven geometric matches its pmf at small and large gamma", "[s
     }
 }
 
-TEST_CASE("discrete Gaussian at the lattice's scales (sigma^2 = 2^30 + 7 and 1.53e13), binned",
+TEST_CASE("discrete Gaussian at the lattice's scales (sigma^2 = 2^30 + 7, 1.53e13, 2^67 + 2^20, 2^100), binned",
           "[samplers][statistical]") {
     std::uint64_t seed = 400;
-    for (const double s2 : {0x1p30 + 7, 15302605849240.0}) {
+    // 2^67 + 2^20 takes the 192-bit acceptance path, 2^100 the 512-bit one.
+    for (const double s2 : {0x1p30 + 7, 15302605849240.0, 0x1p67 + 0x1p20, 0x1p100}) {
         const double sigma = std::sqrt(s2);
         const auto s = draw(dpkit::discrete_gaussian_distribution(rational::exactly(s2)), ++seed, 50000);
         std::vector<std::int64_t> bins;

@@ -23,6 +23,11 @@
 /// sensitivity (scalars: floor(D/g) + 1 steps; vectors: D/g + sqrt(d) steps),
 /// and noise is drawn in steps with an integer variance. Outputs are exact
 /// multiples of g (see lattice.hpp).
+///
+/// Batches: add_noise(span, g) in place and fill_noise(span, g), one pool of
+/// random bits for the whole span. Timing: gaussian_mechanism's sampler is
+/// exact but not timing-safe; timing_safe_gaussian_mechanism below is (at a
+/// tiny extra delta).
 
 #include <cmath>
 #include <cstdint>

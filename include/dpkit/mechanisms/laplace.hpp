@@ -11,8 +11,8 @@
 ///
 /// Integer values (T integral) get discrete Laplace noise, P[z] proportional to
 /// exp(-|z|/b) with b >= sensitivity/epsilon rounded up to a rational
-/// (Ghosh, Roughgarden, Sundararajan 2009; sampler: Canonne, Kamath, Steinke 2020,
-/// Algorithm 2): an integer query's neighbours differ by at most floor(D), so the
+/// (Ghosh, Roughgarden, Sundararajan 2009; sampler: the exact table-driven one of
+/// random/digit_samplers.hpp, with CKS20 Algorithm 2's sign): an integer query's neighbours differ by at most floor(D), so the
 /// loss is at most D/b <= epsilon.
 ///
 /// Real values (T = double) are rounded to a power-of-two lattice with step g
@@ -22,6 +22,11 @@
 /// neighbours at most floor(D/g) + d steps apart in L1 for vectors of length d,
 /// so t = ceil((floor(D/g) + d) / epsilon) gives epsilon-DP exactly. Outputs are
 /// exact multiples of g, the same set for every input (see lattice.hpp).
+///
+/// Batches: add_noise(span, g) adds noise to a whole vector in place and
+/// fill_noise(span, g) writes independent noise draws, sharing one pool of
+/// random bits. Timing: laplace_mechanism's sampler is exact but not
+/// timing-safe; timing_safe_laplace_mechanism below is (at a tiny delta).
 
 #include <algorithm>
 #include <cmath>

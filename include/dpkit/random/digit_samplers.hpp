@@ -32,6 +32,7 @@
 #include <random>
 
 #include "../detail/int128.hpp"
+#include "../detail/wide_uint.hpp"
 #include "../error.hpp"
 #include "bits.hpp"
 #include "exact_exp.hpp"
@@ -79,6 +80,26 @@ bool lazy_less_prefix(Pool& bits, std::uint64_t c, unsigned alpha, Argument&& ar
     return exact_less_than_inverse([&] { return bits.word(); }, big_uint::from(w), 64, alpha, argument());
 }
 
+    /// Gathers the top bit of each byte into an 8-bit mask (bit j from byte j).
+inline std::uint32_t swar_mask(std::uint64_t high_bits) noexcept {
+    return static_cast<std::uint32_t>(((high_bits >> 7) * 0x0102040810204080ull) >> 56);
+}
+/// Bit j set iff byte j of r < byte j of c (unsigned), for the 8 bytes.
+inline std::uint64_t swar_less(std::uint64_t r, std::uint64_t c) noexcept {
+    constexpr std::uint64_t h = 0x8080808080808080ull;
+    const std::uint64_t low_ge = ((r | h) - (c & ~h)) & h;  // per byte: low 7 bits of r >= those of c
+    const std::uint64_t ge = (r & ~c & h) | (~(r ^ c) & low_ge);
+    return swar_mask(~ge & h);
+}
+/// Bit j set iff byte j of r == byte j of c, for the first `count` bytes.
+inline std::uint32_t swar_equal(std::uint64_t r, std::uint64_t c, int count) noexcept {
+    constexpr std::uint64_t h = 0x8080808080808080ull;
+    const std::uint64_t z = r ^ c;
+    const std::uint64_t nonzero = (((z & ~h) + ~h) | z) & h;
+    const std::uint32_t used = count >= 8 ? 0xffu : ((1u << count) - 1);
+    return swar_mask(~nonzero & h) & used;
+}
+
 /// Geometric variables Y on {0, 1, ...} with P[Y = k] proportional to e^(-k s/t)
 /// (scale b = t/s), drawn digit by digit; values must fit in 63 bits (a larger
 /// draw throws dpkit::overflow_error, probability below 2^-80 at b <= 2^56).
@@ -102,25 +123,6 @@ public:
         tail_digit_ = k;
         tail_small_ = (static_cast<u128>(s) << k) <= static_cast<u128>(12) * t;  // X <= 12
         if (tail_small_) tail_prefix_ = exact_scaled_inverse(0, digit_argument(k));
-    }
-
-    /// Bit j set iff byte j of r < byte j of c (unsigned), for the 8 bytes.
-    static std::uint32_t swar_mask(std::uint64_t high_bits) noexcept {
-        return static_cast<std::uint32_t>(((high_bits >> 7) * 0x0102040810204080ull) >> 56);
-    }
-    static std::uint64_t swar_less(std::uint64_t r, std::uint64_t c) noexcept {
-        constexpr std::uint64_t h = 0x8080808080808080ull;
-        const std::uint64_t low_ge = ((r | h) - (c & ~h)) & h;  // per byte: low 7 bits of r >= those of c
-        const std::uint64_t ge = (r & ~c & h) | (~(r ^ c) & low_ge);
-        return swar_mask(~ge & h);
-    }
-    /// Bit j set iff byte j of r == byte j of c, for the first `count` bytes.
-    static std::uint32_t swar_equal(std::uint64_t r, std::uint64_t c, int count) noexcept {
-        constexpr std::uint64_t h = 0x8080808080808080ull;
-        const std::uint64_t z = r ^ c;
-        const std::uint64_t nonzero = (((z & ~h) + ~h) | z) & h;
-        const std::uint32_t used = count >= 8 ? 0xffu : ((1u << count) - 1);
-        return swar_mask(~nonzero & h) & used;
     }
 
     std::uint64_t t() const noexcept { return t_; }
@@ -310,51 +312,67 @@ struct exponential_digit_tables {
             exponential_digit_tables t;
             for (int j = 1; j <= integer_count; ++j) t.exp_minus[static_cast<std::size_t>(j)] = exact_scaled_inverse(0, integer_argument(j));
             for (int i = 1; i <= fraction_count; ++i) t.fraction[static_cast<std::size_t>(i)] = exact_scaled_inverse(1, fraction_argument(i));
+
             return t;
         }();
         return tables;
     }
 };
 
+inline void shift_left_one(u128& v) noexcept { v <<= 1; }
+template <std::size_t L>
+void shift_left_one(wide_uint<L>& v) noexcept {
+    for (std::size_t i = L; i-- > 1;) v.limb[i] = (v.limb[i] << 1) | (v.limb[i - 1] >> 63);
+    v.limb[0] <<= 1;
+}
+
 /// Whether E > num/den for E ~ Exp(1), i.e. Bernoulli(exp(-num/den)), for
-/// num/den < 39 and den < 2^126. The integer part V = floor(E) is compared by
+/// num/den < 39 and den below a quarter of U's range (u128 or wide_uint). The integer part V = floor(E) is compared by
 /// inversion (V >= j iff W < e^(-j)), the fraction by its independent digits
 /// against those of the fraction of num/den (long division).
-template <class Pool>
-bool exponential_exceeds(Pool& bits, u128 num, u128 den) {
+inline void conditional_subtract(u128& num, const u128& den, bool yes) noexcept {
+    num -= den & (u128{0} - static_cast<u128>(yes));
+}
+template <std::size_t L>
+void conditional_subtract(wide_uint<L>& num, const wide_uint<L>& den, bool yes) noexcept {
+    if (yes) num -= den;
+}
+
+template <class Pool, class U>
+bool exponential_exceeds(Pool& bits, U num, const U& den) {
     const auto& tables = exponential_digit_tables::get();
     std::uint64_t whole = 0;
-    while (num >= den) {
+    while (!(num < den)) {
         num -= den;
         ++whole;
     }
-    // Decide V against `whole`: W < e^(-(whole+1)) means V > whole (accept);
-    // W >= e^(-whole) means V < whole (reject). 16 bits usually suffice.
+    // The integer part V = floor(E) against `whole` by inversion: V > whole iff
+    // W < e^(-(whole+1)), V < whole iff W >= e^(-whole). 16 bits usually settle it.
     const std::uint64_t above = tables.exp_minus[static_cast<std::size_t>(whole + 1)];
+    const std::uint64_t at = whole == 0 ? ~std::uint64_t{0} : tables.exp_minus[static_cast<std::size_t>(whole)];
     const std::uint64_t r = bits.take(16);
     const std::uint64_t r_low = r << 48;
     const u128 r_high = static_cast<u128>(r + 1) << 48;
-    if (r_high <= above) return true;
-    // Otherwise W >= e^(-(whole+1)) must be confirmed, and (whole > 0) W < e^(-whole).
-    const std::uint64_t at = whole == 0 ? ~std::uint64_t{0} : tables.exp_minus[static_cast<std::size_t>(whole)];
-    if (whole > 0 && r_low > at) return false;  // W >= (at + 1) 2^-64 > e^(-whole): V < whole
+    const bool surely_above = r_high <= above;
+    const bool surely_below = whole > 0 && r_low > at;  // W >= (at + 1) 2^-64 > e^(-whole)
     const bool surely_equal = r_low > above && (whole == 0 || r_high <= at);
-    if (!surely_equal) {
+    int order = surely_above ? 1 : (surely_below ? -1 : 0);  // sign of V - whole
+    if (!(surely_above || surely_below || surely_equal)) [[unlikely]] {
         const std::uint64_t w = r_low | bits.take(48);
         auto less = [&](std::uint64_t c, std::uint64_t j) {
             return w != c ? w < c
                           : exact_less_than_inverse([&] { return bits.word(); }, big_uint::from(w), 64, 0,
                                                     exponential_digit_tables::integer_argument(static_cast<int>(j)));
         };
-        if (less(above, whole + 1)) return true;
-        if (whole > 0 && !less(at, whole)) return false;
+        order = less(above, whole + 1) ? 1 : ((whole > 0 && !less(at, whole)) ? -1 : 0);
     }
-    // V == whole: accept iff the fraction F of E exceeds num/den, digit by digit.
+    if (order != 0) return order > 0;
+    // V == whole: accept iff the fraction F of E exceeds that of num/den, digit by digit.
     for (int i = 1;; ++i) {
         note_iteration(bits);
-        num <<= 1;
-        const bool gamma_digit = num >= den;
-        if (gamma_digit) num -= den;
+        shift_left_one(num);
+        const bool gamma_digit = !(num < den);
+        conditional_subtract(num, den, gamma_digit);
         bool e_digit;
         if (i <= exponential_digit_tables::fraction_count) {
             e_digit = lazy_less_prefix(bits, tables.fraction[static_cast<std::size_t>(i)], 1,

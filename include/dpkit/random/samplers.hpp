@@ -23,6 +23,7 @@
 /// represented in 64 bits throws dpkit::overflow_error (for accepted parameters
 /// this has probability below 2^-80 per draw).
 
+#include <bit>
 #include <concepts>
 #include <cstdint>
 #include <limits>
@@ -298,6 +299,20 @@ public:
         fast_denominator_ = 1 + detail::bit_width(n) + detail::bit_width(d) + 2 * detail::bit_width(t_) <= 127;
         if (fast_denominator_) two_n_d_t2_ = 2 * n * d * t_ * t_;
         laplace_ = detail::geometric_digits(t_, 1);
+        // 2 n d t^2 and 32 times it in 512 bits (n, d < 2^128, t <= 2^51: no overflow).
+        wide_b_ = wide::from(n);
+        (void)detail::checked_mul(wide_b_, wide::from(d), wide_b_);
+        (void)detail::checked_mul(wide_b_, t_, wide_b_);
+        (void)detail::checked_mul(wide_b_, t_, wide_b_);
+        (void)detail::checked_mul(wide_b_, std::uint64_t{2}, wide_b_);
+        (void)detail::checked_mul(wide_b_, std::uint64_t{32}, wide_b32_);
+        narrow_ok_ = wide_b32_.bit_width() <= 190 && detail::bit_width(n) <= 94;
+        if (narrow_ok_) {
+            for (std::size_t i = 0; i < 3; ++i) {
+                narrow_b_.limb[i] = wide_b_.limb[i];
+                narrow_b32_.limb[i] = wide_b32_.limb[i];
+            }
+        }
     }
 
     const rational& sigma2() const noexcept { return sigma2_; }
@@ -337,24 +352,36 @@ public:
                     continue;
                 }
             }
-            if (accept_wide(g, magnitude)) return y;
+            if (accept_wide(bits, magnitude)) return y;
         }
     }
 
 private:
     using wide = detail::wide_uint<8>;
 
-    template <std::uniform_random_bit_generator G>
-    bool accept_wide(G& g, std::uint64_t magnitude) const {
-        const wide n = wide::from(sigma2_.numerator());
-        const wide d = wide::from(sigma2_.denominator());
-        const wide t = wide::from(t_);
-        wide p;
-        wide a;
-        wide a2;
-        wide b;
-        // Bounds: |y| < 2^63, t <= 2^51, n, d < 2^128: every product below fits 512 bits.
-        bool ok = detail::checked_mul(wide::from(magnitude), t, p) && detail::checked_mul(p, d, p);
+    template <class Pool>
+    bool accept_wide(Pool& bits, std::uint64_t magnitude) const {
+        // 192 bits when they suffice (a < 2^95 and 32 * 2 n d t^2 < 2^190): the
+        // common case of large vectors' variances; 512 bits otherwise.
+        if (narrow_ok_ && 64 + detail::bit_width(t_) + detail::bit_width(sigma2_.denominator()) -
+                                  static_cast<int>(std::countl_zero(magnitude)) <= 94) {
+            return accept_in<3>(bits, magnitude, narrow_b_, narrow_b32_);
+        }
+        return accept_in<8>(bits, magnitude, wide_b_, wide_b32_);
+    }
+
+    template <std::size_t L, class Pool>
+    bool accept_in(Pool& bits, std::uint64_t magnitude, const detail::wide_uint<L>& b,
+                   const detail::wide_uint<L>& b32) const {
+        using w = detail::wide_uint<L>;
+        const w n = w::from(sigma2_.numerator());
+        const w d = w::from(sigma2_.denominator());
+        w p;
+        w a;
+        w a2;
+        // Bounds: |y| < 2^63, t <= 2^51, n, d < 2^128: every product fits 512 bits
+        // (and 192 bits when accept_wide chose L = 3).
+        bool ok = detail::checked_mul(w::from(magnitude), t_, p) && detail::checked_mul(p, d, p);
         if (n < p) {
             a = p;
             a -= n;
@@ -362,10 +389,11 @@ private:
             a = n;
             a -= p;
         }
-        ok = ok && detail::checked_mul(a, a, a2) && detail::checked_mul(n, d, b) && detail::checked_mul(b, t, b) &&
-             detail::checked_mul(b, t, b) && detail::checked_mul(b, std::uint64_t{2}, b);
+        ok = ok && detail::checked_mul(a, a, a2);
         if (!ok) throw overflow_error("dpkit::discrete_gaussian_distribution: intermediate exceeds 512 bits");
-        return detail::bernoulli_exp_ratio<wide>(g, a2, b);
+        // gamma = a2 / (2 n d t^2) < 32: exponential digits; otherwise CKS20 Algorithm 1.
+        if (a2 < b32) return detail::exponential_exceeds(bits, a2, b);
+        return detail::bernoulli_exp_ratio<w>(bits.generator(), a2, b);
     }
 
     static constexpr const char* who = "dpkit::discrete_gaussian_distribution";
@@ -374,6 +402,11 @@ private:
     bool fast_denominator_ = false;
     detail::u128 two_n_d_t2_ = 0;
     detail::geometric_digits laplace_;
+    wide wide_b_;
+    wide wide_b32_;
+    bool narrow_ok_ = false;
+    detail::wide_uint<3> narrow_b_;
+    detail::wide_uint<3> narrow_b32_;
 };
 
 }  // namespace dpkit
