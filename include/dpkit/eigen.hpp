@@ -59,6 +59,30 @@ Eigen::Matrix<typename Mechanism::value_type, Eigen::Dynamic, Eigen::Dynamic> ad
     return out;
 }
 
+/// Adds the mechanism's noise to every coefficient of x in place (x must have
+/// m.dimension() coefficients), exactly as add_noise would return it; NaN
+/// anywhere throws before any noise is drawn. One pool of random bits feeds
+/// all coefficients (faster per element than scalar calls).
+template <class Mechanism, class Derived, std::uniform_random_bit_generator G>
+    requires detail::vector_mechanism<Mechanism>
+void add_noise_in_place(const Mechanism& m, Eigen::PlainObjectBase<Derived>& x, G& g) {
+    using T = typename Mechanism::value_type;
+    static_assert(std::is_same_v<typename Derived::Scalar, T>,
+                  "dpkit::add_noise_in_place: the matrix's scalar type must be the mechanism's value_type");
+    m.add_noise(std::span<T>(x.data(), static_cast<std::size_t>(x.size())), g);
+}
+
+/// Fills x (any size) with independent draws of the mechanism's noise, in the
+/// units of the values: the batch form of m(0, g) for every coefficient.
+template <class Mechanism, class Derived, std::uniform_random_bit_generator G>
+    requires detail::vector_mechanism<Mechanism>
+void fill_noise(const Mechanism& m, Eigen::PlainObjectBase<Derived>& x, G& g) {
+    using T = typename Mechanism::value_type;
+    static_assert(std::is_same_v<typename Derived::Scalar, T>,
+                  "dpkit::fill_noise: the matrix's scalar type must be the mechanism's value_type");
+    m.fill_noise(std::span<T>(x.data(), static_cast<std::size_t>(x.size())), g);
+}
+
 namespace detail {
 
 /// x scaled by the largest factor <= 1 that brings norm(x) to at most bound;

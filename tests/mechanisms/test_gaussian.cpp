@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -216,5 +217,47 @@ TEST_CASE("a Gaussian mechanism's zCDP cost is booked at or above its exact rho"
         INFO("eps " << eps << " d " << d);
         CHECK(exact_decimal::exactly(units) * exact_decimal::exactly(units) <=
               exact_decimal::declared(m.zcdp_cost().rho) * exact_decimal::exactly(2 * s2));
+    }
+}
+
+TEST_CASE("Gaussian batch API: fill_noise draws the discrete Gaussian in steps", "[gaussian][batch][statistical]") {
+    const gaussian_mechanism<double> m(epsilon{1.0}, delta{1e-5}, l2_sensitivity{1.0}, dimension{100000});
+    const double sigma = std::sqrt(m.noise_distribution().sigma2().to_double());
+    insecure_seeded_generator g(31);
+    std::vector<double> z(100000, 0.0);
+    m.add_noise(std::span<double>(z), g);
+    std::vector<std::int64_t> bins;
+    for (double v : z) bins.push_back(static_cast<std::int64_t>(std::floor(v / m.step() / (sigma / 4))));
+    auto bin_mass = [sigma](std::int64_t b) {  // sigma >> 1 step: continuous bin masses to ~1e-8
+        const double lo = static_cast<double>(b) * sigma / 4;
+        return 0.5 * (std::erfc(-(lo + sigma / 4) / sigma / std::sqrt(2.0)) - std::erfc(-lo / sigma / std::sqrt(2.0)));
+    };
+    CHECK(dpkit_test::g_test(bins, bin_mass).p_value > false_failure_rate);
+    SECTION("positive control: 1.05 sigma is told apart") {
+        auto wide_mass = [sigma](std::int64_t b) {
+            const double s = 1.05 * sigma;
+            const double lo = static_cast<double>(b) * sigma / 4;
+            return 0.5 * (std::erfc(-(lo + sigma / 4) / s / std::sqrt(2.0)) - std::erfc(-lo / s / std::sqrt(2.0)));
+        };
+        CHECK(dpkit_test::g_test(bins, wide_mass).p_value < false_failure_rate);
+    }
+    std::vector<double> filled(1000);
+    m.fill_noise(std::span<double>(filled), g);
+    for (double v : filled) CHECK(v / m.step() == std::floor(v / m.step()));
+}
+
+TEST_CASE("timing-safe Gaussian: same calibration, cost adds the sampler's delta", "[gaussian][timing]") {
+    const timing_safe_gaussian_mechanism<double> m(epsilon{1.0}, delta{1e-5}, l2_sensitivity{1.0});
+    const gaussian_mechanism<double> exact(epsilon{1.0}, delta{1e-5}, l2_sensitivity{1.0});
+    CHECK(m.step() == exact.step());
+    CHECK(m.noise_distribution().sigma2() == exact.noise_distribution().sigma2());
+    CHECK(m.cost().epsilon == exact.cost().epsilon);
+    CHECK(m.cost().delta >= 1e-5 + (1 + std::exp(1.0)) * m.noise_distribution().eta());
+    CHECK(m.cost().delta < 1e-5 * (1 + 1e-6));
+    CHECK(m.timing_delta() >= (1 + std::exp(1.0)) * m.noise_distribution().eta());
+    insecure_seeded_generator g(32);
+    for (int i = 0; i < 200; ++i) {
+        const double y = m(1.0, g);
+        CHECK(y / m.step() == std::floor(y / m.step()));
     }
 }

@@ -10,6 +10,7 @@
 #include <list>
 #include <cstdint>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "../support/dpkit_catch.hpp"
@@ -281,4 +282,78 @@ TEST_CASE("integer Laplace accepts large epsilons (tiny scales are raised, never
         CHECK(m(std::int64_t{42}, g) == 42);
         CHECK(m.noise_distribution().scale().to_double() >= 1 / eps);
     }
+}
+
+TEST_CASE("Laplace batch API: add_noise in place and fill_noise draw the same noise law as scalar calls",
+          "[laplace][batch][statistical]") {
+    const laplace_mechanism<double> m(epsilon{1.0}, l1_sensitivity{1.0});
+    const double t = m.noise_distribution().scale().to_double();
+    const double bin = std::ldexp(1.0, std::ilogb(t) - 2);
+    auto cdf = [t](double k) {
+        const double p = std::exp(-1 / t);
+        if (k >= 0) return 1 - std::exp(-(k + 1) / t) / (1 + p);
+        return std::exp(k / t) / (1 + p);
+    };
+    auto bin_mass = [&](std::int64_t j) {
+        const double lo = static_cast<double>(j) * bin;
+        return cdf(lo + bin - 1) - cdf(lo - 1);
+    };
+    insecure_seeded_generator g(11);
+    std::vector<double> noise(100000);
+    m.fill_noise(std::span<double>(noise), g);
+    std::vector<std::int64_t> bins;
+    for (double z : noise) {
+        REQUIRE(on_lattice(z, m.step()));
+        bins.push_back(static_cast<std::int64_t>(std::floor(z / m.step() / bin)));
+    }
+    CHECK(dpkit_test::g_test(bins, bin_mass).p_value > false_failure_rate);
+    SECTION("positive control: noise from a mechanism with 1.1 times the scale is told apart") {
+        const laplace_mechanism<double> wide(scale{m.scale() * 1.1}, l1_sensitivity{1.0});
+        std::vector<double> other(100000);
+        wide.fill_noise(std::span<double>(other), g);
+        std::vector<std::int64_t> wide_bins;
+        for (double z : other) wide_bins.push_back(static_cast<std::int64_t>(std::floor(z / m.step() / bin)));
+        CHECK(dpkit_test::g_test(wide_bins, bin_mass).p_value < false_failure_rate);
+    }
+    SECTION("add_noise on a vector: outputs on the lattice, NaN throws before any noise, huge values clamp") {
+        const laplace_mechanism<double> v(epsilon{1.0}, l1_sensitivity{1.0}, dimension{4});
+        std::vector<double> x = {0.5, -3.0, 1e300, -std::numeric_limits<double>::infinity()};
+        insecure_seeded_generator a(12);
+        v.add_noise(std::span<double>(x), a);
+        for (double y : x) CHECK(on_lattice(y, v.step()));
+        CHECK(std::fabs(x[2] - v.max_input()) < 1e-6 * v.max_input());
+        CHECK(std::fabs(x[3] + v.max_input()) < 1e-6 * v.max_input());
+        std::vector<double> bad = {1.0, 2.0, std::numeric_limits<double>::quiet_NaN(), 4.0};
+        insecure_seeded_generator b(13);
+        insecure_seeded_generator c(13);
+        CHECK_THROWS_AS(v.add_noise(std::span<double>(bad), b), invalid_argument);
+        CHECK(bad[0] == 1.0);  // untouched
+        CHECK(b() == c());     // no randomness consumed
+        std::vector<double> short_vector(3, 0.0);
+        CHECK_THROWS_AS(v.add_noise(std::span<double>(short_vector), b), invalid_argument);
+    }
+}
+
+TEST_CASE("timing-safe Laplace: same lattice and calibration, cost adds the sampler's delta", "[laplace][timing]") {
+    const timing_safe_laplace_mechanism<double> m(epsilon{1.0}, l1_sensitivity{1.0});
+    const laplace_mechanism<double> exact(epsilon{1.0}, l1_sensitivity{1.0});
+    CHECK(m.step() == exact.step());
+    CHECK(m.noise_distribution().scale() == exact.noise_distribution().scale());
+    CHECK(m.cost().epsilon == exact.cost().epsilon);
+    const double eta = m.noise_distribution().eta();
+    CHECK(eta == std::ldexp(static_cast<double>(m.noise_distribution().digits() + 2), -64));
+    CHECK(m.cost().delta >= (1 + std::exp(1.0)) * eta);
+    CHECK(m.cost().delta < 1e-16);
+    insecure_seeded_generator g(20);
+    for (int i = 0; i < 1000; ++i) CHECK(on_lattice(m(2.0, g), m.step()));
+    const timing_safe_laplace_mechanism<double> v(epsilon{1.0}, l1_sensitivity{1.0}, dimension{1000});
+    CHECK(v.cost().delta >= 1000 * (1 + std::exp(1.0)) * v.noise_distribution().eta());
+    CHECK_THROWS_AS(timing_safe_laplace_mechanism<double>(epsilon{60.0}, l1_sensitivity{1.0}), invalid_argument);
+    const timing_safe_laplace_mechanism<std::int64_t> integer(epsilon{0.5}, l1_sensitivity{1.0});
+    CHECK(integer.cost().delta > 0);
+    std::vector<std::int64_t> draws;
+    for (int i = 0; i < 20000; ++i) draws.push_back(integer(std::int64_t{0}, g));
+    const double b = integer.noise_distribution().scale().to_double();
+    CHECK(dpkit_test::g_test(draws, [b](std::int64_t k) { return dpkit_test::discrete_laplace_pmf(b, k); }).p_value >
+          false_failure_rate);
 }

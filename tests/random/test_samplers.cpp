@@ -4,8 +4,11 @@
 // dpkit_test::false_failure_rate (1e-6).
 #include <dpkit/random.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <map>
+#include <set>
 #include <random>
 #include <vector>
 
@@ -190,4 +193,381 @@ TEST_CASE("discrete_gaussian_distribution matches its pmf from sigma^2 = 1e-6 to
     CHECK_THROWS_WITH(dpkit::discrete_gaussian_distribution(rational(0)),
                       "dpkit::discrete_gaussian_distribution: sigma^2 must be > 0 (got 0)");
     CHECK_THROWS_AS(dpkit::discrete_gaussian_distribution(rational::exactly(0x1p101)), dpkit::invalid_argument);
+}
+
+// ---------------------------------------------------------------------------
+// Table-driven exact samplers (digit_samplers.hpp, exact_exp.hpp).
+
+namespace {
+
+/// Bins of width w for a discrete Laplace with scale b: bin k holds [k w, (k+1) w).
+double laplace_bin_mass(double b, double w, std::int64_t k) {
+    const double one_minus_pw = -std::expm1(-w / b);
+    const double one_plus_p = 1 + std::exp(-1 / b);
+    if (k >= 0) return std::exp(-static_cast<double>(k) * w / b) * one_minus_pw / one_plus_p;
+    const double j = static_cast<double>(-k - 1);
+    return std::exp(-(j * w + 1) / b) * one_minus_pw / one_plus_p;
+}
+
+std::vector<std::int64_t> bin(const std::vector<std::int64_t>& s, std::int64_t w) {
+    std::vector<std::int64_t> out;
+    out.reserve(s.size());
+    for (auto v : s) out.push_back(v >= 0 ? v / w : -((-v - 1) / w) - 1);
+    return out;
+}
+
+/// G-test of homogeneity of two samples over their common values (values seen
+/// fewer than 10 times in the pooled sample are pooled into one cell).
+double two_sample_p_value(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
+    std::map<std::int64_t, std::pair<double, double>> cells;
+    for (auto v : a) cells[v].first += 1;
+    for (auto v : b) cells[v].second += 1;
+    std::vector<std::pair<double, double>> pooled;
+    std::pair<double, double> rare{0, 0};
+    for (const auto& [v, c] : cells) {
+        if (c.first + c.second >= 10) {
+            pooled.push_back(c);
+        } else {
+            rare.first += c.first;
+            rare.second += c.second;
+        }
+    }
+    if (rare.first + rare.second > 0) pooled.push_back(rare);
+    const double na = static_cast<double>(a.size());
+    const double nb = static_cast<double>(b.size());
+    double g = 0;
+    for (const auto& [x, y] : pooled) {
+        const double total = x + y;
+        const double ea = total * na / (na + nb);
+        const double eb = total * nb / (na + nb);
+        if (x > 0) g += 2 * x * std::log(x / ea);
+        if (y > 0) g += 2 * y * std::log(y / eb);
+    }
+    return dpkit_test::chi2_survival(g, static_cast<double>(pooled.size() - 1));
+}
+
+/// The sampler dpkit used before the table-driven one (CKS20 Algorithm 3 on
+/// the CKS20 Algorithm 2 Laplace), for integer sigma^2 < 2^40: the reference.
+std::int64_t reference_gaussian(dpkit::insecure_seeded_generator& g, std::uint64_t sigma2) {
+    const std::uint64_t t = static_cast<std::uint64_t>(dpkit::detail::isqrt(sigma2)) + 1;
+    const dpkit::detail::u128 two_n_t2 = dpkit::detail::u128{2} * sigma2 * t * t;
+    while (true) {
+        const std::int64_t y = dpkit::detail::discrete_laplace_cks(g, t, 1);
+        const auto m = static_cast<std::uint64_t>(y < 0 ? -y : y);
+        const dpkit::detail::u128 p = dpkit::detail::u128{m} * t;
+        const dpkit::detail::u128 a = p >= sigma2 ? p - sigma2 : sigma2 - p;
+        if (dpkit::detail::bernoulli_exp_ratio<dpkit::detail::u128>(g, a * a, two_n_t2)) return y;
+    }
+}
+
+/// Counts the 64-bit words drawn from a generator.
+struct counting_generator {
+    using result_type = std::uint64_t;
+    static constexpr result_type min() { return 0; }
+    static constexpr result_type max() { return ~result_type{0}; }
+    dpkit::insecure_seeded_generator inner;
+    std::uint64_t words = 0;
+    result_type operator()() {
+        ++words;
+        return inner();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("exact 64-bit prefixes of 1/(alpha + e^x) match 60-digit values", "[samplers][exact]") {
+    // tests/data/exp_prefixes.csv (tests/data/gen_exp_prefixes.py, mpmath at 60 digits).
+    using dpkit::detail::exact_scaled_inverse;
+    using dpkit::detail::exp_argument;
+    auto ratio = [](std::uint64_t n, std::uint64_t d, unsigned shift = 0) {
+        exp_argument x;
+        x.multiply(n);
+        x.divide(d);
+        x.shift = shift;
+        return x;
+    };
+    CHECK(exact_scaled_inverse(1, ratio(1, 1)) == 4961093570831980853ull);
+    CHECK(exact_scaled_inverse(0, ratio(1, 1)) == 6786177901268885274ull);
+    CHECK(exact_scaled_inverse(1, ratio(1, (1ull << 20) + 1, 20)) == 4961097029663152561ull);
+    CHECK(exact_scaled_inverse(0, ratio(8, 1)) == 6188193243211692ull);
+    CHECK(exact_scaled_inverse(1, ratio(1, 3)) == 7700220570131098421ull);
+    CHECK(exact_scaled_inverse(0, ratio(37, 10)) == 456068565397934393ull);
+    SECTION("positive control: a neighbouring argument gives a different prefix") {
+        CHECK(exact_scaled_inverse(1, ratio(1, (1ull << 20) + 2, 20)) != 4961097029663152561ull);
+    }
+}
+
+TEST_CASE("the tie-breaker decides W < 1/(alpha + e^x) exactly beyond 64 bits", "[samplers][exact][statistical]") {
+    using dpkit::detail::big_uint;
+    using dpkit::detail::exact_less_than_inverse;
+    dpkit::detail::exp_argument one;
+    one.multiply(1);
+    dpkit::insecure_seeded_generator g(90);
+    auto next = [&] { return g(); };
+    const std::uint64_t c = 4961093570831980853ull;  // floor(2^64 / (1 + e))
+    CHECK(exact_less_than_inverse(next, big_uint::from(c - 1), 64, 1, one));
+    CHECK_FALSE(exact_less_than_inverse(next, big_uint::from(c + 1), 64, 1, one));
+    // On the tie, W < q with probability frac(2^64 q) = 0.855014549...
+    std::uint64_t below = 0;
+    const int n = 20000;
+    for (int i = 0; i < n; ++i) below += exact_less_than_inverse(next, big_uint::from(c), 64, 1, one) ? 1u : 0u;
+    CHECK(dpkit_test::binomial_p_value(below, n, 0.85501454938332307397) > false_failure_rate);
+    SECTION("positive control: the tie is not a fair coin") {
+        CHECK(dpkit_test::binomial_p_value(below, n, 0.5) < false_failure_rate);
+    }
+    // e^-8: prefix 6188193243211692, conditional probability 0.734326625...
+    dpkit::detail::exp_argument eight;
+    eight.multiply(8);
+    std::uint64_t below8 = 0;
+    for (int i = 0; i < n; ++i) below8 += exact_less_than_inverse(next, big_uint::from(6188193243211692ull), 64, 0, eight) ? 1u : 0u;
+    CHECK(dpkit_test::binomial_p_value(below8, n, 0.73432662512731959769) > false_failure_rate);
+}
+
+TEST_CASE("bit_pool hands out the generator's bits in order, across words", "[samplers]") {
+    dpkit::insecure_seeded_generator a(5);
+    dpkit::insecure_seeded_generator b(5);
+    dpkit::detail::bit_pool<dpkit::insecure_seeded_generator> pool(a);
+    const std::uint64_t w0 = b();
+    const std::uint64_t w1 = b();
+    CHECK(pool.take(40) == (w0 & ((1ull << 40) - 1)));
+    CHECK(pool.take(30) == (((w0 >> 40) | (w1 << 24)) & ((1ull << 30) - 1)));
+    CHECK(pool.take(58) == (w1 >> 6));
+    CHECK(pool.take(64) == b());
+}
+
+TEST_CASE("table-driven discrete Laplace matches its pmf at t = 1, 2, 3, 2^20 + 1, 2^50 and rational scales",
+          "[samplers][statistical]") {
+    std::uint64_t seed = 100;
+    for (const auto& scale : {rational(1), rational(2), rational(3), rational(7, 3), rational(1, 7), rational(2, 5),
+                              rational(100, 3)}) {
+        const auto s = draw(dpkit::discrete_laplace_distribution(scale), ++seed);
+        const double b = scale.to_double();
+        INFO("scale = " << b);
+        CHECK(fit(s, [b](std::int64_t k) { return dpkit_test::discrete_laplace_pmf(b, k); }) > false_failure_rate);
+    }
+    // Large scales, binned in widths of b/8 with exact bin masses.
+    for (const std::uint64_t t : {(1ull << 20) + 1, 1ull << 50, (1ull << 36) * 3 + 1}) {
+        const auto s = draw(dpkit::discrete_laplace_distribution(rational(t)), ++seed);
+        const double b = static_cast<double>(t);
+        const auto w = static_cast<std::int64_t>(t / 8);
+        INFO("t = " << t);
+        CHECK(dpkit_test::g_test(bin(s, w), [&](std::int64_t k) { return laplace_bin_mass(b, static_cast<double>(w), k); })
+                  .p_value > false_failure_rate);
+    }
+    SECTION("positive control: t = 2^20 + 1 is told apart from scale 1.05 t") {
+        const std::uint64_t t = (1ull << 20) + 1;
+        const auto s = draw(dpkit::discrete_laplace_distribution(rational(t)), 200);
+        const double b = 1.05 * static_cast<double>(t);
+        const auto w = static_cast<std::int64_t>(t / 8);
+        CHECK(dpkit_test::g_test(bin(s, w), [&](std::int64_t k) { return laplace_bin_mass(b, static_cast<double>(w), k); })
+                  .p_value < false_failure_rate);
+    }
+}
+
+TEST_CASE("table-driven geometric matches its pmf at small and large gamma", "[samplers][statistical]") {
+    std::uint64_t seed = 300;
+    for (const auto& gamma : {rational(1, 3), rational(5), rational(1, 1000)}) {
+        const auto s = draw(dpkit::geometric_exp_distribution(gamma), ++seed);
+        const double gd = gamma.to_double();
+        INFO("gamma = " << gd);
+        CHECK(fit(s, [gd](std::int64_t k) { return dpkit_test::geometric_exp_pmf(gd, k); }) > false_failure_rate);
+    }
+    // gamma = 8 (all mass in the tail test) and 13 (the CKS20 path for exponents > 12).
+    auto nonzero = [](const std::vector<std::int64_t>& s) {
+        return static_cast<std::uint64_t>(std::count_if(s.begin(), s.end(), [](std::int64_t v) { return v != 0; }));
+    };
+    const auto eight = draw(dpkit::geometric_exp_distribution(rational(8)), 310);
+    CHECK(dpkit_test::binomial_p_value(nonzero(eight), n_samples, std::exp(-8.0)) > false_failure_rate);
+    const auto thirteen = draw(dpkit::geometric_exp_distribution(rational(13)), 311);
+    CHECK(nonzero(thirteen) <= 5);  // Poisson(0.23): P[>= 6] = 1.5e-7
+    SECTION("positive control: gamma = 7.5 is told apart from 8 in the nonzero count") {
+        const auto wrong = draw(dpkit::geometric_exp_distribution(rational(15, 2)), 310, 400000);
+        CHECK(dpkit_test::binomial_p_value(nonzero(wrong), 400000, std::exp(-8.0)) < false_failure_rate);
+    }
+}
+
+TEST_CASE("discrete Gaussian at the lattice's scales (sigma^2 = 2^30 + 7, 1.53e13, 2^67 + 2^20, 2^100), binned",
+          "[samplers][statistical]") {
+    std::uint64_t seed = 400;
+    // 2^67 + 2^20 takes the 192-bit acceptance path, 2^100 the 512-bit one.
+    for (const double s2 : {0x1p30 + 7, 15302605849240.0, 0x1p67 + 0x1p20, 0x1p100}) {
+        const double sigma = std::sqrt(s2);
+        const auto s = draw(dpkit::discrete_gaussian_distribution(rational::exactly(s2)), ++seed, 50000);
+        std::vector<std::int64_t> bins;
+        for (auto y : s) bins.push_back(static_cast<std::int64_t>(std::floor(static_cast<double>(y) / (sigma / 4))));
+        auto bin_mass = [sigma](std::int64_t b) {  // continuous masses: equal to the discrete ones to ~1e-8 here
+            const double lo = static_cast<double>(b) * sigma / 4;
+            return 0.5 * (std::erfc(-(lo + sigma / 4) / sigma / std::sqrt(2.0)) - std::erfc(-lo / sigma / std::sqrt(2.0)));
+        };
+        INFO("sigma^2 = " << s2);
+        CHECK(dpkit_test::g_test(bins, bin_mass).p_value > false_failure_rate);
+    }
+}
+
+TEST_CASE("the table-driven samplers and the CKS20 reference agree in distribution (two-sample G-test)",
+          "[samplers][statistical]") {
+    constexpr int n = 100000;
+    SECTION("discrete Laplace, t = 3, 7/3 and 2^20 + 1 (binned)") {
+        for (const auto& scale : {rational(3), rational(7, 3)}) {
+            const auto fast = draw(dpkit::discrete_laplace_distribution(scale), 500, n);
+            const auto t = static_cast<std::uint64_t>(scale.numerator());
+            const auto d = static_cast<std::uint64_t>(scale.denominator());
+            const auto reference = draw([&](auto& g) { return dpkit::detail::discrete_laplace_cks(g, t, d); }, 501, n);
+            INFO("scale = " << scale.to_double());
+            CHECK(two_sample_p_value(fast, reference) > false_failure_rate);
+        }
+        const std::uint64_t t = (1ull << 20) + 1;
+        const auto fast = draw(dpkit::discrete_laplace_distribution(rational(t)), 502, n);
+        const auto reference = draw([&](auto& g) { return dpkit::detail::discrete_laplace_cks(g, t, 1); }, 503, n);
+        CHECK(two_sample_p_value(bin(fast, 1 << 17), bin(reference, 1 << 17)) > false_failure_rate);
+    }
+    SECTION("discrete Gaussian, sigma^2 = 3 and 10^6 (binned by 100)") {
+        for (const std::uint64_t s2 : {3ull, 1000000ull}) {
+            const auto fast = draw(dpkit::discrete_gaussian_distribution(rational(s2)), 510, n);
+            const auto reference = draw([&](auto& g) { return reference_gaussian(g, s2); }, 511, n);
+            const std::int64_t w = s2 > 100 ? 100 : 1;
+            INFO("sigma^2 = " << s2);
+            CHECK(two_sample_p_value(bin(fast, w), bin(reference, w)) > false_failure_rate);
+        }
+    }
+    SECTION("positive control: Laplace scale 3 against the reference at 3.15 is told apart") {
+        const auto fast = draw(dpkit::discrete_laplace_distribution(rational(3)), 520, n);
+        const auto reference = draw([](auto& g) { return dpkit::detail::discrete_laplace_cks(g, 63, 20); }, 521, n);
+        CHECK(two_sample_p_value(fast, reference) < false_failure_rate);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Timing-safe samplers (timing_safe.hpp).
+
+namespace {
+
+/// A bit pool that counts words drawn and loop iterations (the samplers call
+/// note_iteration once per iteration): a deterministic stand-in for time.
+struct counting_pool {
+    counting_generator& g;
+    dpkit::detail::bit_pool<counting_generator> inner{g};
+    std::uint64_t iterations = 0;
+    std::uint64_t take(int k) { return inner.take(k); }
+    std::uint64_t word() { return inner.word(); }
+    counting_generator& generator() { return g; }
+    void note_iteration() { ++iterations; }
+};
+
+/// (words, iterations) of each of n draws.
+template <class Dist>
+std::map<std::pair<std::uint64_t, std::uint64_t>, int> work_profile(const Dist& dist, std::uint64_t seed, int n) {
+    counting_generator g{dpkit::insecure_seeded_generator(seed)};
+    std::map<std::pair<std::uint64_t, std::uint64_t>, int> profile;
+    for (int i = 0; i < n; ++i) {
+        counting_pool pool{g};
+        const std::uint64_t before = g.words;
+        (void)dist.draw(pool);
+        ++profile[{g.words - before, pool.iterations}];
+    }
+    return profile;
+}
+
+}  // namespace
+
+TEST_CASE("timing-safe discrete Laplace matches its pmf at t = 1, 2, 3, 2^20 + 1, 2^50 and rational scales",
+          "[samplers][timing][statistical]") {
+    std::uint64_t seed = 700;
+    for (const auto& scale : {rational(1), rational(2), rational(3), rational(7, 3), rational(1, 7), rational(100, 3)}) {
+        const auto s = draw(dpkit::timing_safe_discrete_laplace(scale), ++seed);
+        const double b = scale.to_double();
+        INFO("scale = " << b);
+        CHECK(fit(s, [b](std::int64_t k) { return dpkit_test::discrete_laplace_pmf(b, k); }) > false_failure_rate);
+    }
+    for (const std::uint64_t t : {(1ull << 20) + 1, 1ull << 50}) {
+        const auto s = draw(dpkit::timing_safe_discrete_laplace(rational(t)), ++seed);
+        const double b = static_cast<double>(t);
+        const auto w = static_cast<std::int64_t>(t / 8);
+        INFO("t = " << t);
+        CHECK(dpkit_test::g_test(bin(s, w), [&](std::int64_t k) { return laplace_bin_mass(b, static_cast<double>(w), k); })
+                  .p_value > false_failure_rate);
+    }
+    SECTION("positive control: scale 3 is told apart from scale 3.15") {
+        const auto s = draw(dpkit::timing_safe_discrete_laplace(rational(3)), 720);
+        CHECK(fit(s, [](std::int64_t k) { return dpkit_test::discrete_laplace_pmf(3.15, k); }) < false_failure_rate);
+    }
+    SECTION("the timing-safe and table-driven Laplace agree (two-sample G-test)") {
+        const auto a = draw(dpkit::timing_safe_discrete_laplace(rational(7, 3)), 721);
+        const auto b = draw(dpkit::discrete_laplace_distribution(rational(7, 3)), 722);
+        CHECK(two_sample_p_value(a, b) > false_failure_rate);
+    }
+}
+
+TEST_CASE("timing-safe discrete Gaussian matches its pmf from sigma^2 = 1/64 to 1.5e13", "[samplers][timing][statistical]") {
+    constexpr int n = 30000;
+    SECTION("sigma^2 = 1/64, 1, 9/4, 100/3, 10^6") {
+        std::uint64_t seed = 730;
+        for (const auto& s2 : {rational(1, 64), rational(1), rational(9, 4), rational(100, 3), rational(1000000)}) {
+            const auto s = draw(dpkit::timing_safe_discrete_gaussian(s2), ++seed, n);
+            const double v = s2.to_double();
+            const double z = dpkit_test::discrete_gaussian_normalizer(v);
+            INFO("sigma^2 = " << v);
+            if (v < 0.1) {
+                CHECK(std::count(s.begin(), s.end(), 0) >= n - 3);  // P[nonzero] = 2e-14
+            } else {
+                CHECK(fit(s, [v, z](std::int64_t k) { return dpkit_test::discrete_gaussian_pmf(v, z, k); }) > false_failure_rate);
+            }
+        }
+    }
+    SECTION("sigma^2 = 1.53e13 (the lattice's scale), binned in quarter sigmas") {
+        const double s2 = 15302605849240.0;
+        const double sigma = std::sqrt(s2);
+        const auto s = draw(dpkit::timing_safe_discrete_gaussian(rational::exactly(s2)), 740, 20000);
+        std::vector<std::int64_t> bins;
+        for (auto y : s) bins.push_back(static_cast<std::int64_t>(std::floor(static_cast<double>(y) / (sigma / 4))));
+        auto bin_mass = [sigma](std::int64_t b) {
+            const double lo = static_cast<double>(b) * sigma / 4;
+            return 0.5 * (std::erfc(-(lo + sigma / 4) / sigma / std::sqrt(2.0)) - std::erfc(-lo / sigma / std::sqrt(2.0)));
+        };
+        CHECK(dpkit_test::g_test(bins, bin_mass).p_value > false_failure_rate);
+    }
+    SECTION("positive control: sigma^2 = 1.15 is told apart from 1") {
+        const auto s = draw(dpkit::timing_safe_discrete_gaussian(rational(115, 100)), 741, n);
+        const double z = dpkit_test::discrete_gaussian_normalizer(1.0);
+        CHECK(fit(s, [z](std::int64_t k) { return dpkit_test::discrete_gaussian_pmf(1.0, z, k); }) < false_failure_rate);
+    }
+    CHECK_THROWS_AS(dpkit::timing_safe_discrete_gaussian(rational(1, 100)), dpkit::invalid_argument);
+}
+
+TEST_CASE("timing-safe samplers do the same work for every draw; the default ones do not", "[samplers][timing]") {
+    SECTION("timing-safe Laplace: words() words and iterations() iterations, every draw") {
+        for (const auto& scale : {rational(1), rational(7, 3), rational((1ull << 20) + 1)}) {
+            const dpkit::timing_safe_discrete_laplace d(scale);
+            const auto profile = work_profile(d, 750, 3000);
+            INFO("scale = " << scale.to_double());
+            REQUIRE(profile.size() == 1);
+            CHECK(profile.begin()->first.first == static_cast<std::uint64_t>(d.words()));
+            CHECK(profile.begin()->first.second == static_cast<std::uint64_t>(d.iterations()));
+        }
+    }
+    SECTION("timing-safe Gaussian: words() words and iterations() iterations, every draw") {
+        for (const auto& s2 : {rational(1), rational(1000000), rational::exactly(15302605849240.0)}) {
+            const dpkit::timing_safe_discrete_gaussian d(s2);
+            const auto profile = work_profile(d, 751, 1000);
+            INFO("sigma^2 = " << s2.to_double());
+            REQUIRE(profile.size() == 1);
+            CHECK(profile.begin()->first.first == static_cast<std::uint64_t>(d.words()));
+            CHECK(profile.begin()->first.second == static_cast<std::uint64_t>(d.iterations()));
+        }
+    }
+    SECTION("positive control: the default Laplace and Gaussian vary in words and in iterations") {
+        const auto lap = work_profile(dpkit::discrete_laplace_distribution(rational(3)), 752, 3000);
+        const auto gauss = work_profile(dpkit::discrete_gaussian_distribution(rational(1000000)), 753, 3000);
+        std::set<std::uint64_t> lap_iterations;
+        std::set<std::uint64_t> gauss_iterations;
+        std::set<std::uint64_t> gauss_words;
+        for (const auto& [work, count] : lap) lap_iterations.insert(work.second);
+        for (const auto& [work, count] : gauss) {
+            gauss_words.insert(work.first);
+            gauss_iterations.insert(work.second);
+        }
+        CHECK(lap_iterations.size() > 1);
+        CHECK(gauss_iterations.size() > 2);
+        CHECK(gauss_words.size() > 2);
+    }
 }

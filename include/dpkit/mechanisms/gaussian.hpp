@@ -23,6 +23,11 @@
 /// sensitivity (scalars: floor(D/g) + 1 steps; vectors: D/g + sqrt(d) steps),
 /// and noise is drawn in steps with an integer variance. Outputs are exact
 /// multiples of g (see lattice.hpp).
+///
+/// Batches: add_noise(span, g) in place and fill_noise(span, g), one pool of
+/// random bits for the whole span. Timing: gaussian_mechanism's sampler is
+/// exact but not timing-safe; timing_safe_gaussian_mechanism below is (at a
+/// tiny extra delta).
 
 #include <cmath>
 #include <cstdint>
@@ -40,6 +45,7 @@
 #include "../privacy/gaussian.hpp"
 #include "../privacy/zcdp.hpp"
 #include "../random/samplers.hpp"
+#include "../random/timing_safe.hpp"
 #include "../rational.hpp"
 #include "accuracy.hpp"
 #include "additive_noise.hpp"
@@ -170,6 +176,48 @@ private:
     double target_delta_;
     double units_ = 1;
     double rho_ = 0;
+};
+
+/// The Gaussian mechanism with a timing-safe sampler (random/timing_safe.hpp):
+/// the same calibration, lattice and outputs as gaussian_mechanism<T>, but
+/// every draw does the same work (a fixed number of CKS20 rounds, words and
+/// iterations) whatever the noise. The sampler is within total variation eta
+/// of the exact discrete Gaussian (R rounds' comparisons and the chance that
+/// none accepts), so a release is (epsilon, delta + (1 + e^epsilon) d eta)-DP
+/// (rounded up): cost() is approx_dp with that delta; no zCDP cost is offered.
+/// Needs sigma^2 in [1/64, 2^100] steps^2 (dpkit::invalid_argument otherwise).
+template <class T = double>
+    requires detail::mechanism_value<T>
+class timing_safe_gaussian_mechanism
+    : public detail::timing_safe_additive<gaussian_mechanism<T>, timing_safe_discrete_gaussian> {
+    using base = detail::timing_safe_additive<gaussian_mechanism<T>, timing_safe_discrete_gaussian>;
+
+public:
+    /// As gaussian_mechanism(epsilon, delta, l2_sensitivity, dimension).
+    timing_safe_gaussian_mechanism(dpkit::epsilon eps, dpkit::delta del, dpkit::l2_sensitivity sensitivity,
+                                   dpkit::dimension dim = dpkit::dimension{1})
+        : timing_safe_gaussian_mechanism(gaussian_mechanism<T>(eps, del, sensitivity, dim)) {}
+
+    double epsilon() const noexcept { return this->exact_.epsilon(); }
+    /// The requested delta plus timing_delta().
+    double delta() const noexcept { return delta_; }
+    approx_dp cost() const noexcept { return approx_dp{this->exact_.epsilon(), delta_}; }
+
+private:
+    static constexpr const char* who = "dpkit::timing_safe_gaussian_mechanism";
+
+    explicit timing_safe_gaussian_mechanism(gaussian_mechanism<T> exact)
+        : base(who, exact, timing_safe_discrete_gaussian(exact.noise_distribution().sigma2())) {
+        const double factor = detail::add_up(1.0, detail::exp_up(this->exact_.epsilon()));
+        const double d = static_cast<double>(this->exact_.dimension());
+        const double extra = detail::mul_up(detail::mul_up(factor, d), this->noise_.noise.eta());
+        const double total = detail::add_up(this->exact_.delta(), extra);
+        if (!(total < 1)) detail::throw_invalid(who, "epsilon too large for the timing-safe sampler (its delta reaches 1)", this->exact_.epsilon());
+        this->timing_delta_ = detail::booked_up(extra);
+        delta_ = detail::booked_up(total);
+    }
+
+    double delta_ = 0;
 };
 
 /// P[|noise| > x] for the mechanism's noise: the upper end of rigorous bounds

@@ -11,8 +11,8 @@
 ///
 /// Integer values (T integral) get discrete Laplace noise, P[z] proportional to
 /// exp(-|z|/b) with b >= sensitivity/epsilon rounded up to a rational
-/// (Ghosh, Roughgarden, Sundararajan 2009; sampler: Canonne, Kamath, Steinke 2020,
-/// Algorithm 2): an integer query's neighbours differ by at most floor(D), so the
+/// (Ghosh, Roughgarden, Sundararajan 2009; sampler: the exact table-driven one of
+/// random/digit_samplers.hpp, with CKS20 Algorithm 2's sign): an integer query's neighbours differ by at most floor(D), so the
 /// loss is at most D/b <= epsilon.
 ///
 /// Real values (T = double) are rounded to a power-of-two lattice with step g
@@ -22,6 +22,11 @@
 /// neighbours at most floor(D/g) + d steps apart in L1 for vectors of length d,
 /// so t = ceil((floor(D/g) + d) / epsilon) gives epsilon-DP exactly. Outputs are
 /// exact multiples of g, the same set for every input (see lattice.hpp).
+///
+/// Batches: add_noise(span, g) adds noise to a whole vector in place and
+/// fill_noise(span, g) writes independent noise draws, sharing one pool of
+/// random bits. Timing: laplace_mechanism's sampler is exact but not
+/// timing-safe; timing_safe_laplace_mechanism below is (at a tiny delta).
 
 #include <algorithm>
 #include <cmath>
@@ -39,6 +44,7 @@
 #include "../detail/validate.hpp"
 #include "../privacy/cost.hpp"
 #include "../random/samplers.hpp"
+#include "../random/timing_safe.hpp"
 #include "../rational.hpp"
 #include "accuracy.hpp"
 #include "additive_noise.hpp"
@@ -154,6 +160,47 @@ private:
 
     double sensitivity_;
     double epsilon_ = 0;
+};
+
+/// The Laplace mechanism with a timing-safe sampler (random/timing_safe.hpp):
+/// the same calibration, lattice and outputs as laplace_mechanism<T>, but
+/// every draw does the same work (words and iterations) whatever the noise,
+/// so its running time reveals nothing about it (Jin et al., S&P 2022). The
+/// sampler is within total variation eta of the exact discrete Laplace, so a
+/// release is (epsilon, delta)-DP with delta = (1 + e^epsilon) d eta (rounded
+/// up; about 1e-17 at epsilon = 1): cost() is approx_dp. Throws
+/// dpkit::invalid_argument when that delta would reach 1 (epsilon above ~40).
+template <class T = double>
+    requires detail::mechanism_value<T>
+class timing_safe_laplace_mechanism
+    : public detail::timing_safe_additive<laplace_mechanism<T>, timing_safe_discrete_laplace> {
+    using base = detail::timing_safe_additive<laplace_mechanism<T>, timing_safe_discrete_laplace>;
+
+public:
+    /// As laplace_mechanism(epsilon, l1_sensitivity, dimension).
+    timing_safe_laplace_mechanism(dpkit::epsilon eps, dpkit::l1_sensitivity sensitivity,
+                                  dpkit::dimension dim = dpkit::dimension{1})
+        : timing_safe_laplace_mechanism(laplace_mechanism<T>(eps, sensitivity, dim)) {}
+    /// As laplace_mechanism(scale, l1_sensitivity, dimension).
+    timing_safe_laplace_mechanism(dpkit::scale b, dpkit::l1_sensitivity sensitivity,
+                                  dpkit::dimension dim = dpkit::dimension{1})
+        : timing_safe_laplace_mechanism(laplace_mechanism<T>(b, sensitivity, dim)) {}
+
+    double epsilon() const noexcept { return this->exact_.epsilon(); }
+    /// (epsilon, delta) with delta = timing_delta(): the sampler's distance to the exact noise.
+    approx_dp cost() const noexcept { return approx_dp{this->exact_.epsilon(), this->timing_delta_}; }
+
+private:
+    static constexpr const char* who = "dpkit::timing_safe_laplace_mechanism";
+
+    explicit timing_safe_laplace_mechanism(laplace_mechanism<T> exact)
+        : base(who, exact, timing_safe_discrete_laplace(exact.noise_distribution().scale())) {
+        const double factor = detail::add_up(1.0, detail::exp_up(this->exact_.epsilon()));
+        const double d = static_cast<double>(this->exact_.dimension());
+        const double delta = detail::mul_up(detail::mul_up(factor, d), this->noise_.noise.eta());
+        if (!(delta < 1)) detail::throw_invalid(who, "epsilon too large for the timing-safe sampler (its delta reaches 1)", this->exact_.epsilon());
+        this->timing_delta_ = detail::booked_up(delta);
+    }
 };
 
 /// P[|noise| > x] for the mechanism's noise, exactly (discrete Laplace tail:

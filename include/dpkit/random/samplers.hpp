@@ -7,14 +7,23 @@
 ///  - uniform integers in [0, n): Lemire 2019, "Fast random integer generation
 ///    in an interval" (nearly divisionless rejection), and mask rejection above 64 bits;
 ///  - Bernoulli(p), p rational: a uniform integer below the denominator;
-///  - Bernoulli(exp(-gamma)), geometric, discrete Laplace and discrete Gaussian:
-///    Canonne, Kamath, Steinke 2020, "The Discrete Gaussian for Differential
-///    Privacy" (NeurIPS), Algorithms 1, 2 and 3.
+///  - Bernoulli(exp(-gamma)): Canonne, Kamath, Steinke 2020, "The Discrete
+///    Gaussian for Differential Privacy" (NeurIPS), Algorithm 1;
+///  - geometric and discrete Laplace: independent binary digits compared
+///    lazily with exact 64-bit table prefixes (digit_samplers.hpp), with the
+///    sign and "-0" rejection of CKS20 Algorithm 2; the CKS20 Algorithm 2
+///    sampler remains as detail::discrete_laplace_cks (the reference);
+///  - discrete Gaussian: CKS20 Algorithm 3 with the digit-based Laplace as the
+///    proposal and its acceptance test decided by exponential digits.
+/// Random bits come from a bit_pool (bits.hpp): one 64-bit generator word
+/// feeds several decisions. None of these samplers is timing-safe: the work
+/// (bits and loop iterations) depends on the value drawn (see timing_safe.hpp).
 /// Intermediate values that could exceed 128 bits are computed in a 512-bit
 /// integer, so no accepted parameter can overflow; a result that cannot be
 /// represented in 64 bits throws dpkit::overflow_error (for accepted parameters
 /// this has probability below 2^-80 per draw).
 
+#include <bit>
 #include <concepts>
 #include <cstdint>
 #include <limits>
@@ -25,36 +34,12 @@
 #include "../detail/wide_uint.hpp"
 #include "../error.hpp"
 #include "../rational.hpp"
+#include "bits.hpp"
+#include "digit_samplers.hpp"
 
 namespace dpkit {
 
 namespace detail {
-
-/// 64 uniformly random bits from any uniform random bit generator: the
-/// generator's output is used directly when its range is [0, 2^64 - 1];
-/// otherwise whole power-of-two chunks of its range are combined (values above
-/// the largest such chunk are rejected, so non-power-of-two ranges stay exact).
-template <std::uniform_random_bit_generator G>
-std::uint64_t draw64(G& g) {
-    using result = typename G::result_type;
-    constexpr std::uint64_t span = static_cast<std::uint64_t>(G::max()) - static_cast<std::uint64_t>(G::min());
-    if constexpr (span == std::numeric_limits<std::uint64_t>::max()) {
-        return static_cast<std::uint64_t>(g()) - static_cast<std::uint64_t>(G::min());
-    } else {
-        constexpr int bits = static_cast<int>(std::bit_width(span + 1)) - 1;  // whole bits per call
-        static_assert(bits >= 1, "dpkit: generator must produce at least one random bit");
-        constexpr std::uint64_t limit = (std::uint64_t{1} << bits) - 1;
-        std::uint64_t out = 0;
-        int have = 0;
-        while (have < 64) {
-            const std::uint64_t v = static_cast<std::uint64_t>(static_cast<result>(g() - G::min()));
-            if (v > limit) continue;
-            out = (bits >= 64) ? v : ((out << bits) | v);
-            have += bits;
-        }
-        return out;
-    }
-}
 
 /// Uniform in [0, n), n >= 1 (Lemire's nearly divisionless method).
 template <std::uniform_random_bit_generator G>
@@ -223,25 +208,37 @@ bool bernoulli_exp(G& g, const rational& gamma) {
 /// for a rational gamma > 0 whose numerator and denominator are below 2^64.
 class geometric_exp_distribution {
 public:
-    explicit geometric_exp_distribution(const rational& gamma) : gamma_(gamma) {
-        if (gamma.is_zero()) detail::throw_invalid(who, "gamma must be > 0", 0.0);
-        if (!detail::fits_u64(gamma.numerator()) || !detail::fits_u64(gamma.denominator())) {
-            detail::throw_invalid(who, "gamma's numerator and denominator must be below 2^64", gamma.to_double());
-        }
-        if (gamma.to_double() < 0x1p-56) detail::throw_invalid(who, "gamma must be >= 2^-56", gamma.to_double());
-    }
+    explicit geometric_exp_distribution(const rational& gamma) : gamma_(gamma), digits_(checked(gamma)) {}
 
     const rational& gamma() const noexcept { return gamma_; }
 
     template <std::uniform_random_bit_generator G>
     std::uint64_t operator()(G& g) const {
-        return detail::geometric_cks(g, static_cast<std::uint64_t>(gamma_.denominator()),
-                                     static_cast<std::uint64_t>(gamma_.numerator()));
+        detail::bit_pool<G> bits(g);
+        return digits_(bits);
+    }
+
+    /// One draw from bits of an existing pool (for batches).
+    template <class Pool>
+    std::uint64_t draw(Pool& bits) const {
+        return digits_(bits);
     }
 
 private:
     static constexpr const char* who = "dpkit::geometric_exp_distribution";
+
+    static detail::geometric_digits checked(const rational& gamma) {
+        if (gamma.is_zero()) detail::throw_invalid(who, "gamma must be > 0", 0.0);
+        if (!detail::fits_u64(gamma.numerator()) || !detail::fits_u64(gamma.denominator())) {
+            detail::throw_invalid(who, "gamma's numerator and denominator must be below 2^64", gamma.to_double());
+        }
+        if (gamma.to_double() < 0x1p-56) detail::throw_invalid(who, "gamma must be >= 2^-56", gamma.to_double());
+        return detail::geometric_digits(static_cast<std::uint64_t>(gamma.denominator()),
+                                        static_cast<std::uint64_t>(gamma.numerator()));
+    }
+
     rational gamma_;
+    detail::geometric_digits digits_;
 };
 
 /// Discrete Laplace distribution on the integers with rational scale b:
@@ -249,7 +246,27 @@ private:
 /// scale's numerator and denominator must be below 2^64 and b <= 2^56.
 class discrete_laplace_distribution {
 public:
-    explicit discrete_laplace_distribution(const rational& scale) : scale_(scale) {
+    explicit discrete_laplace_distribution(const rational& scale) : scale_(scale), digits_(checked(scale)) {}
+
+    const rational& scale() const noexcept { return scale_; }
+
+    template <std::uniform_random_bit_generator G>
+    std::int64_t operator()(G& g) const {
+        detail::bit_pool<G> bits(g);
+        return digits_.signed_draw(bits);
+    }
+
+    /// One draw from bits of an existing pool (for batches: the pool's unused
+    /// bits carry over to the next draw).
+    template <class Pool>
+    std::int64_t draw(Pool& bits) const {
+        return digits_.signed_draw(bits);
+    }
+
+private:
+    static constexpr const char* who = "dpkit::discrete_laplace_distribution";
+
+    static detail::geometric_digits checked(const rational& scale) {
         if (scale.is_zero()) detail::throw_invalid(who, "scale must be > 0", 0.0);
         if (!detail::fits_u64(scale.numerator()) || !detail::fits_u64(scale.denominator())) {
             detail::throw_invalid(who, "scale's numerator and denominator must be below 2^64", scale.to_double());
@@ -257,19 +274,12 @@ public:
         if (scale.numerator() > (scale.denominator() << 56)) {
             detail::throw_invalid(who, "scale must be <= 2^56", scale.to_double());
         }
+        return detail::geometric_digits(static_cast<std::uint64_t>(scale.numerator()),
+                                        static_cast<std::uint64_t>(scale.denominator()));
     }
 
-    const rational& scale() const noexcept { return scale_; }
-
-    template <std::uniform_random_bit_generator G>
-    std::int64_t operator()(G& g) const {
-        return detail::discrete_laplace_cks(g, static_cast<std::uint64_t>(scale_.numerator()),
-                                            static_cast<std::uint64_t>(scale_.denominator()));
-    }
-
-private:
-    static constexpr const char* who = "dpkit::discrete_laplace_distribution";
     rational scale_;
+    detail::geometric_digits digits_;
 };
 
 /// Discrete Gaussian distribution on the integers with rational variance
@@ -288,17 +298,41 @@ public:
         const detail::u128 d = sigma2.denominator();
         fast_denominator_ = 1 + detail::bit_width(n) + detail::bit_width(d) + 2 * detail::bit_width(t_) <= 127;
         if (fast_denominator_) two_n_d_t2_ = 2 * n * d * t_ * t_;
+        laplace_ = detail::geometric_digits(t_, 1);
+        // 2 n d t^2 and 32 times it in 512 bits (n, d < 2^128, t <= 2^51: no overflow).
+        wide_b_ = wide::from(n);
+        (void)detail::checked_mul(wide_b_, wide::from(d), wide_b_);
+        (void)detail::checked_mul(wide_b_, t_, wide_b_);
+        (void)detail::checked_mul(wide_b_, t_, wide_b_);
+        (void)detail::checked_mul(wide_b_, std::uint64_t{2}, wide_b_);
+        (void)detail::checked_mul(wide_b_, std::uint64_t{32}, wide_b32_);
+        narrow_ok_ = wide_b32_.bit_width() <= 190 && detail::bit_width(n) <= 94;
+        if (narrow_ok_) {
+            for (std::size_t i = 0; i < 3; ++i) {
+                narrow_b_.limb[i] = wide_b_.limb[i];
+                narrow_b32_.limb[i] = wide_b32_.limb[i];
+            }
+        }
     }
 
     const rational& sigma2() const noexcept { return sigma2_; }
 
     template <std::uniform_random_bit_generator G>
     std::int64_t operator()(G& g) const {
+        detail::bit_pool<G> bits(g);
+        return draw(bits);
+    }
+
+    /// One draw from bits of an existing pool (for batches).
+    template <class Pool>
+    std::int64_t draw(Pool& bits) const {
         using detail::u128;
+        auto& g = bits.generator();
         const u128 n = sigma2_.numerator();
         const u128 d = sigma2_.denominator();
         while (true) {
-            const std::int64_t y = detail::discrete_laplace_cks(g, t_, 1);
+            detail::note_iteration(bits);
+            const std::int64_t y = laplace_.signed_draw(bits);
             const auto magnitude = static_cast<std::uint64_t>(y < 0 ? -y : y);
             // Accept with probability exp(-(|y| - sigma^2/t)^2 / (2 sigma^2))
             //   = exp(-(|y| t d - n)^2 / (2 n d t^2)).
@@ -308,28 +342,46 @@ public:
                 const u128 p = u128{magnitude} * t_ * d;
                 const u128 a = p >= n ? p - n : n - p;
                 if (detail::bit_width(a) <= 64) {
-                    if (detail::bernoulli_exp_ratio<u128>(g, a * a, two_n_d_t2_)) return y;
+                    const u128 a2 = a * a;
+                    // gamma = a2 / (2 n d t^2) < 33: decide "Exp(1) > gamma" digit by digit.
+                    if (two_n_d_t2_ < (u128{1} << 126) && (a2 >> 5) < two_n_d_t2_) {
+                        if (detail::exponential_exceeds(bits, a2, two_n_d_t2_)) return y;
+                        continue;
+                    }
+                    if (detail::bernoulli_exp_ratio<u128>(g, a2, two_n_d_t2_)) return y;
                     continue;
                 }
             }
-            if (accept_wide(g, magnitude)) return y;
+            if (accept_wide(bits, magnitude)) return y;
         }
     }
 
 private:
     using wide = detail::wide_uint<8>;
 
-    template <std::uniform_random_bit_generator G>
-    bool accept_wide(G& g, std::uint64_t magnitude) const {
-        const wide n = wide::from(sigma2_.numerator());
-        const wide d = wide::from(sigma2_.denominator());
-        const wide t = wide::from(t_);
-        wide p;
-        wide a;
-        wide a2;
-        wide b;
-        // Bounds: |y| < 2^63, t <= 2^51, n, d < 2^128: every product below fits 512 bits.
-        bool ok = detail::checked_mul(wide::from(magnitude), t, p) && detail::checked_mul(p, d, p);
+    template <class Pool>
+    bool accept_wide(Pool& bits, std::uint64_t magnitude) const {
+        // 192 bits when they suffice (a < 2^95 and 32 * 2 n d t^2 < 2^190): the
+        // common case of large vectors' variances; 512 bits otherwise.
+        if (narrow_ok_ && 64 + detail::bit_width(t_) + detail::bit_width(sigma2_.denominator()) -
+                                  static_cast<int>(std::countl_zero(magnitude)) <= 94) {
+            return accept_in<3>(bits, magnitude, narrow_b_, narrow_b32_);
+        }
+        return accept_in<8>(bits, magnitude, wide_b_, wide_b32_);
+    }
+
+    template <std::size_t L, class Pool>
+    bool accept_in(Pool& bits, std::uint64_t magnitude, const detail::wide_uint<L>& b,
+                   const detail::wide_uint<L>& b32) const {
+        using w = detail::wide_uint<L>;
+        const w n = w::from(sigma2_.numerator());
+        const w d = w::from(sigma2_.denominator());
+        w p;
+        w a;
+        w a2;
+        // Bounds: |y| < 2^63, t <= 2^51, n, d < 2^128: every product fits 512 bits
+        // (and 192 bits when accept_wide chose L = 3).
+        bool ok = detail::checked_mul(w::from(magnitude), t_, p) && detail::checked_mul(p, d, p);
         if (n < p) {
             a = p;
             a -= n;
@@ -337,10 +389,11 @@ private:
             a = n;
             a -= p;
         }
-        ok = ok && detail::checked_mul(a, a, a2) && detail::checked_mul(n, d, b) && detail::checked_mul(b, t, b) &&
-             detail::checked_mul(b, t, b) && detail::checked_mul(b, std::uint64_t{2}, b);
+        ok = ok && detail::checked_mul(a, a, a2);
         if (!ok) throw overflow_error("dpkit::discrete_gaussian_distribution: intermediate exceeds 512 bits");
-        return detail::bernoulli_exp_ratio<wide>(g, a2, b);
+        // gamma = a2 / (2 n d t^2) < 32: exponential digits; otherwise CKS20 Algorithm 1.
+        if (a2 < b32) return detail::exponential_exceeds(bits, a2, b);
+        return detail::bernoulli_exp_ratio<w>(bits.generator(), a2, b);
     }
 
     static constexpr const char* who = "dpkit::discrete_gaussian_distribution";
@@ -348,6 +401,12 @@ private:
     std::uint64_t t_ = 1;
     bool fast_denominator_ = false;
     detail::u128 two_n_d_t2_ = 0;
+    detail::geometric_digits laplace_;
+    wide wide_b_;
+    wide wide_b32_;
+    bool narrow_ok_ = false;
+    detail::wide_uint<3> narrow_b_;
+    detail::wide_uint<3> narrow_b32_;
 };
 
 }  // namespace dpkit

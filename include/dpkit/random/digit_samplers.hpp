@@ -1,0 +1,389 @@
+#pragma once
+/// \file
+/// Table-driven exact samplers for the geometric, discrete Laplace and
+/// discrete Gaussian distributions, built on three facts:
+///  - the binary digits of a geometric variable Y, P[Y = k] proportional to
+///    e^(-k/b), are independent: digit i is 1 with probability
+///    q_i = 1 / (1 + e^(2^i / b)); likewise the digits of an Exp(1) variable
+///    (digit i with probability 1 / (1 + e^(2^i)), i any integer);
+///  - a Bernoulli(q) decision compares a uniform real W with q, reading W's
+///    bits only until they differ from q's (Knuth & Yao 1976): with q's exact
+///    64-bit prefix in a table, 8 random bits decide it except on a tie
+///    (probability 2^-8), 64 bits except with probability 2^-64, and the rare
+///    remainder is settled by exact_exp.hpp at growing precision;
+///  - rejection keeps exactness for the low digits, which are nearly uniform:
+///    a block of low bits is drawn uniformly and accepted with probability
+///    exp(-value/b) (Canonne, Kamath, Steinke 2020, "The Discrete Gaussian for
+///    Differential Privacy", Algorithm 1, with lazily compared uniforms).
+/// The discrete Gaussian is CKS20 Algorithm 3 (rejection from a discrete
+/// Laplace), whose acceptance test exp(-gamma) is decided as "E > gamma" for an
+/// exponential E compared digit by digit (integer part by inversion against
+/// exact prefixes of e^(-j), fraction by its independent digits).
+/// Only integer arithmetic is used on the sampling path; the tables are exact
+/// floors computed once (per distribution, and once per process for the
+/// constants) by exact_exp.hpp.
+///
+/// Timing: these samplers are not timing-safe (their work depends on the value
+/// drawn); see timing_safe.hpp.
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <random>
+
+#include "../detail/int128.hpp"
+#include "../detail/wide_uint.hpp"
+#include "../error.hpp"
+#include "bits.hpp"
+#include "exact_exp.hpp"
+
+namespace dpkit::detail {
+
+/// Whether W < num / den for a uniform real W, read 8 bits at a time
+/// (exact: a tie carries the remainder to the next byte). Needs den < 2^119.
+template <class Pool>
+bool lazy_less_ratio(Pool& bits, u128 num, u128 den) {
+    while (true) {
+        note_iteration(bits);
+        const u128 r = bits.take(8);
+        const u128 target = num << 8;
+        const u128 low = r * den;
+        if (low + den <= target) return true;
+        if (low >= target) return false;
+        num = target - low;  // W = (r + W') / 256; now W' < num / den
+    }
+}
+
+/// Bernoulli(exp(-num/den)) for 0 <= num <= den < 2^64 (CKS20 Algorithm 1:
+/// Bernoulli(gamma / k) trials until one fails; true iff the count is odd).
+template <class Pool>
+bool lazy_bernoulli_exp_small(Pool& bits, std::uint64_t num, std::uint64_t den) {
+    for (std::uint64_t k = 1;; ++k) {
+        note_iteration(bits);
+        const bool success = k < (std::uint64_t{1} << 55)
+                                 ? lazy_less_ratio(bits, num, static_cast<u128>(den) * k)
+                                 : (lazy_less_ratio(bits, num, den) && lazy_less_ratio(bits, 1, k));
+        if (!success) return (k & 1u) != 0;
+    }
+}
+
+/// Whether W < c' for a uniform real W, where c' is a probability whose exact
+/// 64-bit prefix is c (c <= 2^64 c' < c + 1) and which equals
+/// 1 / (alpha + e^x) (the tie-breaker; argument() gives x). Reads 8 bits, 64 on a tie.
+template <class Pool, class Argument>
+bool lazy_less_prefix(Pool& bits, std::uint64_t c, unsigned alpha, Argument&& argument) {
+    const std::uint64_t top = c >> 56;
+    const std::uint64_t r = bits.take(8);
+    if (r != top) [[likely]] return r < top;
+    const std::uint64_t w = (top << 56) | bits.take(56);
+    if (w != c) return w < c;
+    return exact_less_than_inverse([&] { return bits.word(); }, big_uint::from(w), 64, alpha, argument());
+}
+
+    /// Gathers the top bit of each byte into an 8-bit mask (bit j from byte j).
+inline std::uint32_t swar_mask(std::uint64_t high_bits) noexcept {
+    return static_cast<std::uint32_t>(((high_bits >> 7) * 0x0102040810204080ull) >> 56);
+}
+/// Bit j set iff byte j of r < byte j of c (unsigned), for the 8 bytes.
+inline std::uint64_t swar_less(std::uint64_t r, std::uint64_t c) noexcept {
+    constexpr std::uint64_t h = 0x8080808080808080ull;
+    const std::uint64_t low_ge = ((r | h) - (c & ~h)) & h;  // per byte: low 7 bits of r >= those of c
+    const std::uint64_t ge = (r & ~c & h) | (~(r ^ c) & low_ge);
+    return swar_mask(~ge & h);
+}
+/// Bit j set iff byte j of r == byte j of c, for the first `count` bytes.
+inline std::uint32_t swar_equal(std::uint64_t r, std::uint64_t c, int count) noexcept {
+    constexpr std::uint64_t h = 0x8080808080808080ull;
+    const std::uint64_t z = r ^ c;
+    const std::uint64_t nonzero = (((z & ~h) + ~h) | z) & h;
+    const std::uint32_t used = count >= 8 ? 0xffu : ((1u << count) - 1);
+    return swar_mask(~nonzero & h) & used;
+}
+
+/// Geometric variables Y on {0, 1, ...} with P[Y = k] proportional to e^(-k s/t)
+/// (scale b = t/s), drawn digit by digit; values must fit in 63 bits (a larger
+/// draw throws dpkit::overflow_error, probability below 2^-80 at b <= 2^56).
+class geometric_digits {
+public:
+    geometric_digits() : geometric_digits(1, 1) {}
+
+    /// Scale t/s with 1 <= t, s < 2^64.
+    geometric_digits(std::uint64_t t, std::uint64_t s) : t_(t), s_(s) {
+        // Low block: the largest m with 2^m * 16 s <= t (exponent at most 1/16 per unit).
+        while (low_bits_ < 62 && (static_cast<u128>(s) << (low_bits_ + 5)) <= t) ++low_bits_;
+        // Digits m, m+1, ... up to the first whose x_i = 2^i s/t >= 6: from there
+        // on, "any digit set" has probability e^(-x) < 2^-8 and is one test.
+        int k = low_bits_;
+        while (k < 63 && (static_cast<u128>(s) << k) < static_cast<u128>(6) * t) ++k;
+        digits_ = k - low_bits_;
+        for (int j = 0; j < digits_; ++j) {
+            prefix_[static_cast<std::size_t>(j)] = exact_scaled_inverse(1, digit_argument(low_bits_ + j));
+            if (j < 8) tops_ |= (prefix_[static_cast<std::size_t>(j)] >> 56) << (8 * j);
+        }
+        tail_digit_ = k;
+        tail_small_ = (static_cast<u128>(s) << k) <= static_cast<u128>(12) * t;  // X <= 12
+        if (tail_small_) tail_prefix_ = exact_scaled_inverse(0, digit_argument(k));
+    }
+
+    std::uint64_t t() const noexcept { return t_; }
+    std::uint64_t s() const noexcept { return s_; }
+    /// Random bits this sampler reads per draw when no decision ties (for documentation and tests).
+    int low_bits() const noexcept { return low_bits_; }
+    int digits() const noexcept { return digits_; }
+
+    /// One geometric variable. (Digits and the tail test first: at the
+    /// lattice scales their 64 bits fill exactly one word.)
+    template <class Pool>
+    std::uint64_t operator()(Pool& bits) const {
+        std::uint64_t y = 0;
+        std::uint32_t ties = 0;
+        if (digits_ > 0) {
+            // Up to 8 digit bytes compared at once (SWAR): digit j is 1 iff byte j < top_j.
+            const int first = digits_ < 8 ? digits_ : 8;
+            const std::uint64_t r = bits.take(8 * first);
+            y = swar_less(r, tops_) << low_bits_;
+            ties = swar_equal(r, tops_, first);
+            for (int j = 8; j < digits_; ++j) {
+                const std::uint64_t top = prefix_[static_cast<std::size_t>(j)] >> 56;
+                const std::uint64_t byte = bits.take(8);
+                y |= static_cast<std::uint64_t>(byte < top) << (low_bits_ + j);
+                ties |= static_cast<std::uint32_t>(byte == top) << j;
+            }
+        }
+        if (ties != 0) [[unlikely]] y = resolve_ties(bits, y, ties);
+        if (tail_test(bits)) [[unlikely]] y = add_tail(bits, y);
+        if (low_bits_ > 0) {
+            while (true) {
+                note_iteration(bits);
+                const std::uint64_t low = bits.take(low_bits_);
+                // Accept with probability exp(-low s/t), low s/t < 1/16: the first
+                // CKS trial W < low s/t fails at once when W's top byte is >= 16.
+                const std::uint64_t r = bits.take(8);
+                if (r >= 16 || accept_low(bits, low, r)) [[likely]] {
+                    y |= low;
+                    break;
+                }
+            }
+        }
+        return y;
+    }
+
+    /// One discrete Laplace variable, P[z] proportional to e^(-|z| s/t): a
+    /// geometric magnitude and a sign, rejecting "-0" (CKS20 Algorithm 2).
+    template <class Pool>
+    std::int64_t signed_draw(Pool& bits) const {
+        while (true) {
+            note_iteration(bits);
+            const std::uint64_t y = (*this)(bits);
+            const bool negative = bits.take(1) != 0;
+            if (negative && y == 0) continue;
+            return negative ? -static_cast<std::int64_t>(y) : static_cast<std::int64_t>(y);
+        }
+    }
+
+private:
+    exp_argument digit_argument(int i) const {
+        exp_argument x;
+        x.multiply(s_);
+        x.shift = static_cast<unsigned>(i);
+        x.divide(t_);
+        return x;
+    }
+
+    /// Finishes Bernoulli(exp(-y s/t)) (CKS20 Algorithm 1) when the first
+    /// trial's uniform W has top byte r < 16: its first comparison W < y s/t
+    /// continues lazily from that byte, then the remaining trials as usual.
+    template <class Pool>
+    bool accept_low(Pool& bits, std::uint64_t y, std::uint64_t r) const {
+        const u128 num = static_cast<u128>(y) * s_;
+        const u128 den = t_;
+        const u128 target = num << 8;
+        const u128 low = static_cast<u128>(r) * den;
+        bool first;
+        if (low + den <= target) {
+            first = true;
+        } else if (low >= target) {
+            first = false;
+        } else {
+            first = lazy_less_ratio(bits, target - low, den);
+        }
+        if (!first) return true;  // one trial: K = 1, odd
+        for (std::uint64_t k = 2;; ++k) {
+            const bool success = k < (std::uint64_t{1} << 55)
+                                     ? lazy_less_ratio(bits, num, den * k)
+                                     : (lazy_less_ratio(bits, num, den) && lazy_less_ratio(bits, 1, k));
+            if (!success) return (k & 1u) != 0;
+        }
+    }
+
+    template <class Pool>
+    std::uint64_t resolve_ties(Pool& bits, std::uint64_t y, std::uint32_t ties) const {
+        for (int j = 0; j < digits_; ++j) {
+            if (((ties >> j) & 1u) == 0) continue;
+            const std::uint64_t c = prefix_[static_cast<std::size_t>(j)];
+            const std::uint64_t w = (c & (std::uint64_t{0xff} << 56)) | bits.take(56);
+            const bool one = w != c ? w < c
+                                    : exact_less_than_inverse([&] { return bits.word(); }, big_uint::from(w), 64, 1,
+                                                              digit_argument(low_bits_ + j));
+            if (one) y |= std::uint64_t{1} << (low_bits_ + j);
+        }
+        return y;
+    }
+
+    /// Bernoulli(e^(-X)), X = 2^k s/t: whether Y >= 2^k.
+    template <class Pool>
+    bool tail_test(Pool& bits) const {
+        if (tail_small_) [[likely]] {
+            const std::uint64_t r = bits.take(8);
+            if (r > (tail_prefix_ >> 56)) [[likely]] return false;  // the prefix's top byte is 0 (X >= 6)
+            return tail_tie(bits, r);
+        }
+        // X > 12 (only when k = 0, b < 1/6): CKS20 Algorithm 1, exactly.
+        return lazy_bernoulli_exp_large(bits);
+    }
+
+    template <class Pool>
+    bool tail_tie(Pool& bits, std::uint64_t r) const {
+        const std::uint64_t top = tail_prefix_ >> 56;
+        if (r < top) return true;
+        const std::uint64_t w = (top << 56) | bits.take(56);
+        if (w != tail_prefix_) return w < tail_prefix_;
+        return exact_less_than_inverse([&] { return bits.word(); }, big_uint::from(w), 64, 0, digit_argument(tail_digit_));
+    }
+
+    template <class Pool>
+    bool lazy_bernoulli_exp_large(Pool& bits) const {
+        u128 num = static_cast<u128>(s_) << tail_digit_;
+        while (num >= t_) {
+            num -= t_;
+            if (!lazy_bernoulli_exp_small(bits, 1, 1)) return false;
+        }
+        return lazy_bernoulli_exp_small(bits, static_cast<std::uint64_t>(num), t_);
+    }
+
+    /// Y >= 2^k: Y >> k = 1 + Geometric(e^(-X)) (memorylessness).
+    template <class Pool>
+    std::uint64_t add_tail(Pool& bits, std::uint64_t y) const {
+        std::uint64_t high = 1;
+        while (tail_test(bits)) ++high;
+        if (tail_digit_ >= 63 || high >= (std::uint64_t{1} << (63 - tail_digit_))) {
+            throw overflow_error("dpkit: geometric sample does not fit in 63 bits");
+        }
+        return y | (high << tail_digit_);
+    }
+
+    std::uint64_t t_;
+    std::uint64_t s_;
+    int low_bits_ = 0;
+    int digits_ = 0;
+    int tail_digit_ = 0;
+    bool tail_small_ = true;
+    std::uint64_t tail_prefix_ = 0;
+    std::uint64_t tops_ = 0;  // top bytes of the first 8 prefixes
+    std::array<std::uint64_t, 24> prefix_{};
+};
+
+/// Exact 64-bit prefixes of the constants the exponential-digit test needs:
+/// e^(-j) for j = 1..integer_count, and 1 / (1 + e^(2^-i)) for i = 1..fraction_count.
+struct exponential_digit_tables {
+    static constexpr int integer_count = 40;
+    static constexpr int fraction_count = 64;
+    std::array<std::uint64_t, integer_count + 1> exp_minus{};  // [0] unused (e^0 = 1)
+    std::array<std::uint64_t, fraction_count + 1> fraction{};  // [0] unused
+
+    static exp_argument integer_argument(int j) {
+        exp_argument x;
+        x.multiply(static_cast<std::uint64_t>(j));
+        return x;
+    }
+    /// x = 2^-i (i >= 1), as divisions by powers of two of at most 2^63.
+    static exp_argument fraction_argument(int i) {
+        exp_argument x;
+        while (i > 0) {
+            const int part = i < 63 ? i : 63;
+            x.divide(std::uint64_t{1} << part);
+            i -= part;
+        }
+        return x;
+    }
+
+    static const exponential_digit_tables& get() {
+        static const exponential_digit_tables tables = [] {
+            exponential_digit_tables t;
+            for (int j = 1; j <= integer_count; ++j) t.exp_minus[static_cast<std::size_t>(j)] = exact_scaled_inverse(0, integer_argument(j));
+            for (int i = 1; i <= fraction_count; ++i) t.fraction[static_cast<std::size_t>(i)] = exact_scaled_inverse(1, fraction_argument(i));
+
+            return t;
+        }();
+        return tables;
+    }
+};
+
+inline void shift_left_one(u128& v) noexcept { v <<= 1; }
+template <std::size_t L>
+void shift_left_one(wide_uint<L>& v) noexcept {
+    for (std::size_t i = L; i-- > 1;) v.limb[i] = (v.limb[i] << 1) | (v.limb[i - 1] >> 63);
+    v.limb[0] <<= 1;
+}
+
+/// Whether E > num/den for E ~ Exp(1), i.e. Bernoulli(exp(-num/den)), for
+/// num/den < 39 and den below a quarter of U's range (u128 or wide_uint). The integer part V = floor(E) is compared by
+/// inversion (V >= j iff W < e^(-j)), the fraction by its independent digits
+/// against those of the fraction of num/den (long division).
+inline void conditional_subtract(u128& num, const u128& den, bool yes) noexcept {
+    num -= den & (u128{0} - static_cast<u128>(yes));
+}
+template <std::size_t L>
+void conditional_subtract(wide_uint<L>& num, const wide_uint<L>& den, bool yes) noexcept {
+    if (yes) num -= den;
+}
+
+template <class Pool, class U>
+bool exponential_exceeds(Pool& bits, U num, const U& den) {
+    const auto& tables = exponential_digit_tables::get();
+    std::uint64_t whole = 0;
+    while (!(num < den)) {
+        num -= den;
+        ++whole;
+    }
+    // The integer part V = floor(E) against `whole` by inversion: V > whole iff
+    // W < e^(-(whole+1)), V < whole iff W >= e^(-whole). 16 bits usually settle it.
+    const std::uint64_t above = tables.exp_minus[static_cast<std::size_t>(whole + 1)];
+    const std::uint64_t at = whole == 0 ? ~std::uint64_t{0} : tables.exp_minus[static_cast<std::size_t>(whole)];
+    const std::uint64_t r = bits.take(16);
+    const std::uint64_t r_low = r << 48;
+    const u128 r_high = static_cast<u128>(r + 1) << 48;
+    const bool surely_above = r_high <= above;
+    const bool surely_below = whole > 0 && r_low > at;  // W >= (at + 1) 2^-64 > e^(-whole)
+    const bool surely_equal = r_low > above && (whole == 0 || r_high <= at);
+    int order = surely_above ? 1 : (surely_below ? -1 : 0);  // sign of V - whole
+    if (!(surely_above || surely_below || surely_equal)) [[unlikely]] {
+        const std::uint64_t w = r_low | bits.take(48);
+        auto less = [&](std::uint64_t c, std::uint64_t j) {
+            return w != c ? w < c
+                          : exact_less_than_inverse([&] { return bits.word(); }, big_uint::from(w), 64, 0,
+                                                    exponential_digit_tables::integer_argument(static_cast<int>(j)));
+        };
+        order = less(above, whole + 1) ? 1 : ((whole > 0 && !less(at, whole)) ? -1 : 0);
+    }
+    if (order != 0) return order > 0;
+    // V == whole: accept iff the fraction F of E exceeds that of num/den, digit by digit.
+    for (int i = 1;; ++i) {
+        note_iteration(bits);
+        shift_left_one(num);
+        const bool gamma_digit = !(num < den);
+        conditional_subtract(num, den, gamma_digit);
+        bool e_digit;
+        if (i <= exponential_digit_tables::fraction_count) {
+            e_digit = lazy_less_prefix(bits, tables.fraction[static_cast<std::size_t>(i)], 1,
+                                       [i] { return exponential_digit_tables::fraction_argument(i); });
+        } else {
+            if (i > 8 * 63) throw overflow_error("dpkit: exponential digit beyond 2^-504");
+            const exp_argument x = exponential_digit_tables::fraction_argument(i);
+            e_digit = lazy_less_prefix(bits, exact_scaled_inverse(1, x), 1, [&x] { return x; });
+        }
+        if (e_digit != gamma_digit) return e_digit;
+    }
+}
+
+}  // namespace dpkit::detail
