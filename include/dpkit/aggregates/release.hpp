@@ -133,13 +133,16 @@ struct noisy_integer {
 
 /// Half-width (in steps) of the interval a release of this plan would report:
 /// the noise interval plus half a coarse step of rounding.
-template <class Noise>
-interval planned_noise_interval(const Noise& noise, std::uint64_t sensitivity, double level) {
-    const auto plan = plan_integer_release(sensitivity);
-    const auto m = integer_mechanism(noise, plan.units);
+template <class Mechanism>
+interval plan_noise_interval(const Mechanism& m, const integer_release_plan& plan, double level) {
     const interval ci = confidence_interval(m, level);
     const double rounding = plan.shift == 0 ? 0.0 : std::ldexp(0.5, plan.shift);
     return interval{std::ldexp(ci.lower, plan.shift) - rounding, std::ldexp(ci.upper, plan.shift) + rounding};
+}
+template <class Noise>
+interval planned_noise_interval(const Noise& noise, std::uint64_t sensitivity, double level) {
+    const auto plan = plan_integer_release(sensitivity);
+    return plan_noise_interval(integer_mechanism(noise, plan.units), plan, level);
 }
 
 inline void check_level(double level) {
@@ -152,8 +155,7 @@ auto draw_integer(i128 exact, std::uint64_t sensitivity, const Noise& noise, dou
     check_level(level);
     const auto plan = plan_integer_release(sensitivity);
     const auto m = integer_mechanism(noise, plan.units);
-    noisy_integer<decltype(Rule::cost_of(m))> out{0, plan.shift, planned_noise_interval(noise, sensitivity, level),
-                                                   Rule::cost_of(m)};
+    noisy_integer<decltype(Rule::cost_of(m))> out{0, plan.shift, plan_noise_interval(m, plan, level), Rule::cost_of(m)};
     out.value = round_shift(exact, plan.shift) + static_cast<i128>(m.noise_distribution()(g));
     return out;
 }
