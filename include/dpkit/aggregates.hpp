@@ -10,6 +10,7 @@
 #include "aggregates/category_histogram.hpp"
 #include "aggregates/contribution_bounding.hpp"
 #include "aggregates/count.hpp"
+#include "aggregates/describe.hpp"
 #include "aggregates/fixed_point.hpp"
 #include "aggregates/histogram.hpp"
 #include "aggregates/key_histogram.hpp"

@@ -296,3 +296,20 @@ TEST_CASE("concurrent spends never exceed the budget and none is lost", "[accoun
         CHECK(parent.ledger().size() == 2 + 10 + 3000);
     }
 }
+
+TEST_CASE("spend_all of mixed cost kinds: all or nothing, and a kind the rule cannot compose is refused", "[accountant]") {
+    accountant<basic_composition> acct(approx_dp{1.0, 1e-6});
+    const std::vector<std::pair<std::string, any_cost>> parts{{"a", pure_dp{0.25}}, {"b", approx_dp{0.25, 1e-7}}};
+    acct.spend_all(std::span<const std::pair<std::string, any_cost>>(parts));
+    CHECK(acct.ledger().size() == 2);
+    CHECK(acct.spent() == approx_dp{0.5, 1e-7});
+    const std::vector<std::pair<std::string, any_cost>> too_much{{"c", pure_dp{0.25}}, {"d", approx_dp{0.3, 0}}};
+    CHECK_THROWS_AS(acct.spend_all(std::span<const std::pair<std::string, any_cost>>(too_much)), budget_exhausted);
+    CHECK(acct.ledger().size() == 2);
+    CHECK(acct.spent() == approx_dp{0.5, 1e-7});
+
+    accountant<zcdp_composition> z(zcdp{1.0});
+    const std::vector<std::pair<std::string, any_cost>> mixed{{"e", zcdp{0.1}}, {"f", approx_dp{0.1, 1e-9}}};
+    CHECK_THROWS_AS(z.spend_all(std::span<const std::pair<std::string, any_cost>>(mixed)), invalid_argument);
+    CHECK(z.ledger().empty());
+}

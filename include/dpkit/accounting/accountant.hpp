@@ -149,12 +149,14 @@ public:
     /// Spends several costs as one: all of them if their composed total stays
     /// within the budget, none otherwise. Each gets its own ledger line (in
     /// order, consecutive). For releases made of several noisy parts.
+    /// Parts given as any_cost may mix kinds (each must be one the rule composes,
+    /// or dpkit::invalid_argument is thrown and nothing is spent).
     template <class Cost>
-        requires requires(const typename Rule::state& s, const Cost& c) { Rule::add(s, c); }
+        requires std::same_as<Cost, any_cost> || requires(const typename Rule::state& s, const Cost& c) { Rule::add(s, c); }
     [[nodiscard]] spend_result try_spend_all(std::span<const std::pair<std::string, Cost>> parts) {
         std::unique_lock lock(mutex_);
         auto next = spent_;
-        for (const auto& part : parts) next = Rule::add(next, part.second);  // validates; nothing changed yet
+        for (const auto& part : parts) next = add_cost(next, part.second);  // validates; nothing changed yet
         if (!Rule::within(next, budget_state_)) {
             std::string labels;
             std::string costs;
@@ -240,6 +242,33 @@ public:
     }
 
 private:
+    template <class Cost>
+    static typename Rule::state add_cost(const typename Rule::state& s, const Cost& c) {
+        if constexpr (std::same_as<Cost, any_cost>) {
+            return std::visit(
+                [&](const auto& alternative) -> typename Rule::state {
+                    using A = std::decay_t<decltype(alternative)>;
+                    if constexpr (std::same_as<A, std::shared_ptr<const privacy_loss_distribution>>) {
+                        if constexpr (requires { Rule::add(s, *alternative); }) {
+                            if (alternative == nullptr) detail::throw_invalid("dpkit::accountant", "a null privacy-loss distribution");
+                            return Rule::add(s, *alternative);
+                        } else {
+                            detail::throw_invalid("dpkit::accountant", std::string("the rule '") + Rule::name +
+                                                                           "' cannot compose a privacy-loss distribution");
+                        }
+                    } else if constexpr (requires { Rule::add(s, alternative); }) {
+                        return Rule::add(s, alternative);
+                    } else {
+                        detail::throw_invalid("dpkit::accountant", std::string("the rule '") + Rule::name +
+                                                                       "' cannot compose the cost " + to_string(c));
+                    }
+                },
+                c);
+        } else {
+            return Rule::add(s, c);
+        }
+    }
+
     template <class Cost>
     std::string refusal(const Cost& cost, std::string_view label) const {
         return refusal_text(to_string(cost), label);

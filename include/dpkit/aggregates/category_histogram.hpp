@@ -221,6 +221,13 @@ public:
     }
 
 private:
+    friend class category_describer;
+    /// Draws the counts and has `spend` pay for them (describe's deferred spend); does not mark the state released.
+    template <class Rule, class Spend, noise_spec Noise, std::uniform_random_bit_generator G>
+    released<histogram_estimate> release_with(const Spend& spend, const Noise& noise, double level, G& g, std::string_view label,
+                                              histogram_postprocessing post) const {
+        return state_.template release_with<Rule>(who, spend, noise, level, g, label, post, histogram_coverage::per_bin);
+    }
     static constexpr const char* who = "dpkit::category_histogram";
     static constexpr std::size_t dropped = std::numeric_limits<std::size_t>::max();
     static constexpr bool ordered = std::totally_ordered<K>;

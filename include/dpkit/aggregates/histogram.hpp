@@ -272,6 +272,13 @@ struct cell_counts {
     released<histogram_estimate> release(const char* who, accountant<Rule>& acct, const Noise& noise, double level, G& g,
                                          std::string_view label, histogram_postprocessing post,
                                          histogram_coverage coverage) const {
+        return release_with<Rule>(who, spend_now<Rule>{acct}, noise, level, g, label, post, coverage);
+    }
+    /// The same with the spend made by `spend` (spend_now or spend_later).
+    template <class Rule, class Spend, noise_spec Noise, std::uniform_random_bit_generator G>
+    released<histogram_estimate> release_with(const char* who, const Spend& spend, const Noise& noise, double level, G& g,
+                                              std::string_view label, histogram_postprocessing post,
+                                              histogram_coverage coverage) const {
         if (post != histogram_postprocessing::none && post != histogram_postprocessing::non_negative &&
             post != histogram_postprocessing::non_negative_total) {
             throw_invalid(who, "unknown histogram_postprocessing");
@@ -286,7 +293,7 @@ struct cell_counts {
             noisy[i] = round_shift(static_cast<i128>(n[i]), plan.shift) + static_cast<i128>(m.noise_distribution()(g));
             total += noisy[i];
         }
-        auto costs = spend_parts(acct, std::array{std::pair{std::string(label), Rule::cost_of(m)}});
+        auto costs = spend(std::array{std::pair{std::string(label), Rule::cost_of(m)}});
 
         histogram_estimate e;
         e.coverage = coverage;

@@ -80,28 +80,9 @@ public:
     released<std::vector<key_count<K>>> release(accountant<Rule>& acct, const partition_selection& selection,
                                                 const Noise& count_noise, double level, G& g, std::string_view label) {
         check_open("release");
-        detail::check_level(level);
-        if (selection.max_partitions() != l0_) {
-            detail::throw_invalid(who, "the selection's max_partitions must equal the histogram's", selection.max_partitions());
-        }
-        const auto m = count_mechanism(count_noise);
-        const interval noise = confidence_interval(m, level);
-        std::vector<key_count<K>> out;
-        for (const auto& [k, c] : counts_) {
-            if (!selection(c.units, g).keep) continue;
-            const double v = static_cast<double>(c.rows) + static_cast<double>(m.noise_distribution()(g));
-            out.push_back(key_count<K>{k, v, around(v, noise)});
-        }
-        approx_dp count_cost{};
-        if constexpr (std::same_as<Noise, laplace_noise>) {
-            count_cost = approx_dp{m.cost().epsilon, 0};
-        } else {
-            count_cost = m.cost();
-        }
-        auto costs = detail::spend_parts(acct, std::array{std::pair{std::string(label) + " (selection)", selection.cost()},
-                                                          std::pair{std::string(label) + " (counts)", count_cost}});
+        auto out = release_with<Rule>(detail::spend_now<Rule>{acct}, selection, count_noise, level, g, label);
         released_ = true;
-        return released<std::vector<key_count<K>>>{std::move(out), noise, level, std::move(costs)};
+        return out;
     }
 
     /// The versioned, platform-independent state (see serialization.hpp).
@@ -154,6 +135,34 @@ public:
     }
 
 private:
+    friend class category_describer;
+    /// Selects and draws, then has `spend` pay (spend_now or spend_later); does not mark the state released.
+    template <class Rule, class Spend, noise_spec Noise, std::uniform_random_bit_generator G>
+    released<std::vector<key_count<K>>> release_with(const Spend& spend, const partition_selection& selection,
+                                                     const Noise& count_noise, double level, G& g, std::string_view label) const {
+        detail::check_level(level);
+        if (selection.max_partitions() != l0_) {
+            detail::throw_invalid(who, "the selection's max_partitions must equal the histogram's", selection.max_partitions());
+        }
+        const auto m = count_mechanism(count_noise);
+        const interval noise = confidence_interval(m, level);
+        std::vector<key_count<K>> out;
+        for (const auto& [k, c] : counts_) {
+            if (!selection(c.units, g).keep) continue;
+            const double v = static_cast<double>(c.rows) + static_cast<double>(m.noise_distribution()(g));
+            out.push_back(key_count<K>{k, v, around(v, noise)});
+        }
+        approx_dp count_cost{};
+        if constexpr (std::same_as<Noise, laplace_noise>) {
+            count_cost = approx_dp{m.cost().epsilon, 0};
+        } else {
+            count_cost = m.cost();
+        }
+        auto costs = spend(std::array{std::pair{std::string(label) + " (selection)", selection.cost()},
+                                      std::pair{std::string(label) + " (counts)", count_cost}});
+        return released<std::vector<key_count<K>>>{std::move(out), noise, level, std::move(costs)};
+    }
+
     static constexpr const char* who = "dpkit::key_histogram";
     struct counts {
         std::uint64_t units = 0;

@@ -157,7 +157,7 @@ struct centred_moments {
         if constexpr (Order == 2) w.i128v(squares);
     }
 
-    static centred_moments read(const char* who, byte_reader& r) {
+    static centred_moments read(const char* who, byte_reader& r, bool last = true) {
         const double lower = r.f64();
         const double upper = r.f64();
         const std::int64_t exponent = r.i64();
@@ -179,7 +179,7 @@ struct centred_moments {
                 r.fail("malformed state (sum of squares outside what the bounds and count allow)");
             }
         }
-        r.finish();
+        if (last) r.finish();
         return m;
     }
 };

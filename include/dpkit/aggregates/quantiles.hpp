@@ -260,6 +260,31 @@ public:
         return interval{lo, hi};
     }
 
+    /// An interval holding the true q-quantile of the values, q in [0, 1]: the
+    /// smallest value v with at least max(1, q n) of the n values <= v (q = 0
+    /// gives the minimum, q = 1 the maximum), simultaneously with every other
+    /// interval of this release, with probability >= level(). Post-processing
+    /// of the rank and count intervals: v >= the edge x_j when C(< x_j) is
+    /// surely below the target rank, and v < x_j when it is surely at or above.
+    interval value_interval(double q) const {
+        if (!(q >= 0 && q <= 1)) detail::throw_invalid(who, "quantile must be in [0, 1]", q);
+        const interval n = count_interval();
+        const double target_lo = std::fmax(1.0, detail::mul_down(q, n.lower));
+        const double target_hi = std::fmax(1.0, detail::mul_up(q, n.upper));
+        std::size_t below = 0;        // the last edge with C(< edge) surely < target
+        std::size_t above = leaves_;  // the first edge with C(< edge) surely >= target
+        for (std::size_t j = 0; j <= leaves_; ++j) {
+            if (upper_[j] < target_lo) below = j;
+        }
+        for (std::size_t j = leaves_ + 1; j-- > 0;) {
+            if (lower_[j] >= target_hi) above = j;
+        }
+        double lo = edge_value(below);
+        double hi = edge_value(above);
+        if (lo > hi) std::swap(lo, hi);
+        return interval{lo, hi};
+    }
+
     /// An interval holding the number of values counted (simultaneously with the rank intervals).
     interval count_interval() const {
         double lo = lower_[leaves_];
@@ -405,34 +430,8 @@ public:
     template <class Rule, noise_spec Noise, std::uniform_random_bit_generator G>
     released_quantile_tree release(accountant<Rule>& acct, const Noise& noise, double level, G& g, std::string_view label) {
         check_open("release");
-        detail::check_level(level);
-        const auto& p = plan(noise, level);
-        const auto& m = p.mechanism;
-        const auto& widths = p.widths;
-        released_quantile_tree out;
-        out.grid_ = grid_;
-        out.shape_ = shape_;
-        out.leaves_ = leaves_;
-        out.steps_ = steps_;
-        out.level_ = level;
-        // Exact counts, leaves up, then one noise draw per node.
-        out.nodes_.resize(shape_.height);
-        std::vector<std::uint64_t> exact(counts_);
-        for (std::uint32_t l = shape_.height; l >= 1; --l) {
-            auto& level_nodes = out.nodes_[l - 1];
-            level_nodes.resize(exact.size());
-            for (std::size_t k = 0; k < exact.size(); ++k) {
-                level_nodes[k] = detail::saturating_add(static_cast<std::int64_t>(exact[k]), m.noise_distribution()(g));
-            }
-            if (l == 1) break;
-            std::vector<std::uint64_t> parent(exact.size() / shape_.branching, 0);
-            for (std::size_t k = 0; k < exact.size(); ++k) parent[k / shape_.branching] += exact[k];
-            exact = std::move(parent);
-        }
-        bound_prefixes(out, widths);
-        auto costs = detail::spend_parts(acct, std::array{std::pair{std::string(label), Rule::cost_of(m)}});
+        released_quantile_tree out = release_with<Rule>(detail::spend_now<Rule>{acct}, noise, level, g, label);
         released_ = true;
-        out.costs_ = std::move(costs);
         return out;
     }
 
@@ -505,8 +504,42 @@ public:
     }
 
 private:
+    friend class column_describer;
     static constexpr const char* who = "dpkit::quantile_tree";
     static constexpr std::uint64_t max_total = std::uint64_t{1} << 62;
+
+    /// Draws the noisy tree and has `spend` pay for it (spend_now or spend_later);
+    /// does not mark the state released.
+    template <class Rule, class Spend, noise_spec Noise, std::uniform_random_bit_generator G>
+    released_quantile_tree release_with(const Spend& spend, const Noise& noise, double level, G& g, std::string_view label) const {
+        detail::check_level(level);
+        const auto& p = plan(noise, level);
+        const auto& m = p.mechanism;
+        const auto& widths = p.widths;
+        released_quantile_tree out;
+        out.grid_ = grid_;
+        out.shape_ = shape_;
+        out.leaves_ = leaves_;
+        out.steps_ = steps_;
+        out.level_ = level;
+        // Exact counts, leaves up, then one noise draw per node.
+        out.nodes_.resize(shape_.height);
+        std::vector<std::uint64_t> exact(counts_);
+        for (std::uint32_t l = shape_.height; l >= 1; --l) {
+            auto& level_nodes = out.nodes_[l - 1];
+            level_nodes.resize(exact.size());
+            for (std::size_t k = 0; k < exact.size(); ++k) {
+                level_nodes[k] = detail::saturating_add(static_cast<std::int64_t>(exact[k]), m.noise_distribution()(g));
+            }
+            if (l == 1) break;
+            std::vector<std::uint64_t> parent(exact.size() / shape_.branching, 0);
+            for (std::size_t k = 0; k < exact.size(); ++k) parent[k / shape_.branching] += exact[k];
+            exact = std::move(parent);
+        }
+        bound_prefixes(out, widths);
+        out.costs_ = spend(std::array{std::pair{std::string(label), Rule::cost_of(m)}});
+        return out;
+    }
 
     void check_open(const char* what) const {
         if (released_) detail::throw_invalid(who, std::string(what) + " after release: the tree was already released");

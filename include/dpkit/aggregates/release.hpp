@@ -170,6 +170,31 @@ std::vector<release_cost> spend_parts(accountant<Rule>& acct, const std::array<s
     return out;
 }
 
+/// Spends a release's parts through the accountant at once (the usual path).
+template <class Rule>
+struct spend_now {
+    accountant<Rule>& acct;
+    template <class Cost, std::size_t N>
+    std::vector<release_cost> operator()(const std::array<std::pair<std::string, Cost>, N>& parts) const {
+        return spend_parts(acct, parts);
+    }
+};
+
+/// Collects a release's parts for one later spend_all together with other
+/// releases' parts (a release made of several aggregates, such as describe).
+struct spend_later {
+    std::vector<std::pair<std::string, any_cost>>& parts;
+    template <class Cost, std::size_t N>
+    std::vector<release_cost> operator()(const std::array<std::pair<std::string, Cost>, N>& new_parts) const {
+        std::vector<release_cost> out;
+        for (const auto& p : new_parts) {
+            parts.emplace_back(p.first, to_any_cost(p.second));
+            out.push_back(release_cost{p.first, to_any_cost(p.second)});
+        }
+        return out;
+    }
+};
+
 /// A fraction of a noise specification: epsilon (and delta) scaled by f in (0, 1].
 inline laplace_noise share(const laplace_noise& n, double f) { return laplace_noise{dpkit::epsilon{n.epsilon.value * f}}; }
 inline gaussian_noise share(const gaussian_noise& n, double f) {

@@ -36,6 +36,9 @@ enum class aggregate_kind : std::uint8_t {
     row_sum = 8,
     quantile_tree = 9,
     key_histogram = 10,
+    column_describer = 11,
+    category_describer = 12,
+    table_describer = 13,
 };
 
 namespace detail {
@@ -64,6 +67,11 @@ public:
         u64(static_cast<std::uint64_t>(u >> 64));
     }
     void f64(double v) { u64(std::bit_cast<std::uint64_t>(v)); }
+    /// A length-prefixed byte string (a nested state, a name).
+    void bytes(std::span<const std::byte> b) {
+        u64(b.size());
+        bytes_.insert(bytes_.end(), b.begin(), b.end());
+    }
     std::vector<std::byte> take() { return std::move(bytes_); }
 
 private:
@@ -107,6 +115,14 @@ public:
         return static_cast<i128>((static_cast<u128>(hi) << 64) | lo);
     }
     double f64() { return std::bit_cast<double>(u64()); }
+    /// A length-prefixed byte string written by byte_writer::bytes.
+    std::span<const std::byte> bytes() {
+        const std::uint64_t n = u64();
+        if (n > bytes_.size() - pos_) fail("malformed state (truncated)");
+        const auto out = bytes_.subspan(pos_, static_cast<std::size_t>(n));
+        pos_ += static_cast<std::size_t>(n);
+        return out;
+    }
     /// Throws unless every byte was read.
     void finish() const {
         if (pos_ != bytes_.size()) fail("malformed state (trailing bytes)");
