@@ -139,10 +139,7 @@ private:
     static double round_epsilon(double eps, std::size_t k) {
         if (k == 0) detail::throw_invalid(who, "k must be >= 1", k);
         detail::require_positive_finite(who, "epsilon", eps);
-        double each = detail::div_down(eps, static_cast<double>(k));
-        const auto whole = detail::exact_decimal::declared(eps);
-        const auto times = detail::exact_decimal::exactly(static_cast<double>(k));
-        while (each > 0 && !(detail::exact_decimal::declared(each) * times <= whole)) each = std::nextafter(each, 0.0);
+        const double each = detail::equal_share(eps, k);
         if (!(each > 0)) detail::throw_invalid(who, "epsilon / k must be positive", eps);
         return each;
     }
