@@ -23,7 +23,8 @@
 /// Delta-sensitive, so still epsilon-DP.
 ///
 /// top_k_selection peels k items by k permute-and-flips at epsilon / k each
-/// (basic composition: epsilon in total).
+/// (basic composition: epsilon in total). Report-noisy-max and one-shot top-k
+/// with exact discrete noise are in noisy_max.hpp.
 
 #include <algorithm>
 #include <cmath>
