@@ -9,6 +9,10 @@
 # Top-2 of 3, ranking (a, b, c): sum over v_a >= v_b >= v_c, weighted 1, 1/2, 1/2, 1/6 as
 # (a, b), (b, c), both pairs are tied.
 #
+# The same table holds top_k_selection's peeling (two permute-and-flip rounds
+# with stop probability exp(-c (q* - q_r)), c = 1/2) on the same scores:
+# P[(a, b)] = PF(q)[a] PF(q without a)[b], PF by enumerating every order.
+#
 # noisy_max_scales.csv: the noise scale m k Delta / epsilon (m = 2, or 1 for
 # monotone scores) at extreme parameters, epsilon read as its decimal.
 import sys
@@ -77,6 +81,31 @@ def top2_of_3(kind, b, q):
     return out
 
 
+def permute_and_flip(c, q):
+    from itertools import permutations
+    best = max(q)
+    stop = [exp(-c * (best - x)) for x in q]
+    out = [mpf(0)] * len(q)
+    perms = list(permutations(range(len(q))))
+    for order in perms:
+        reach = mpf(1)
+        for r in order:
+            out[r] += reach * stop[r]
+            reach *= 1 - stop[r]
+    return [x / len(perms) for x in out]
+
+
+def peel2_of_3(c, q):
+    out = {}
+    first = permute_and_flip(c, q)
+    for a in range(3):
+        rest = [i for i in range(3) if i != a]
+        second = permute_and_flip(c, [q[i] for i in rest])
+        for j, bb in enumerate(rest):
+            out[(a, bb)] = first[a] * second[j]
+    return out
+
+
 def probabilities(path):
     cases = [
         ("rnm", "discrete_laplace", 2, [0, -1, -2, -5, 3, 2]),
@@ -97,6 +126,11 @@ def probabilities(path):
             assert abs(sum(ps.values()) - 1) < mpf(10) ** -30, sum(ps.values())
             for (a, bb), pr in sorted(ps.items()):
                 f.write(f"top2,{kind},2,{' '.join(map(str, q))},{a} {bb},{nstr(pr, 30)}\n")
+        q = [2, 0, -1]
+        ps = peel2_of_3(mpf(1) / 2, q)
+        assert abs(sum(ps.values()) - 1) < mpf(10) ** -30, sum(ps.values())
+        for (a, bb), pr in sorted(ps.items()):
+            f.write(f"peel2,permute_and_flip,0.5,{' '.join(map(str, q))},{a} {bb},{nstr(pr, 30)}\n")
 
 
 def scales(path):
