@@ -20,6 +20,7 @@
 /// Exactness: scores are int64, noisy scores are exact 128-bit sums, the noise
 /// comes from dpkit's exact samplers with a rational scale, and ties are broken
 /// with exact uniform draws. No floating-point value touches a score or a noise.
+/// Not timing-safe: like the samplers, the work depends on the noise drawn.
 ///
 /// Guarantee (epsilon-DP for the ordered output): let every score move by at
 /// most Delta between neighbouring datasets (integer scores then move by at
