@@ -161,6 +161,24 @@ TEST_CASE("top-k peeling reports rankings with their exact probabilities", "[exp
     CHECK(dpkit_test::g_test(control, p_of, 0).p_value < false_failure_rate);
 }
 
+TEST_CASE("top-k peeling's per-round epsilon is the largest whose k booked decimals fit", "[exponential]") {
+    // The rule top_k_selection used before it shared detail::fit_down with
+    // split_amount, written out here: the refactor must not change a round's epsilon.
+    auto reference = [](double eps, std::size_t k) {
+        double each = detail::div_down(eps, static_cast<double>(k));
+        const auto whole = detail::exact_decimal::declared(eps);
+        const auto times = detail::exact_decimal::exactly(static_cast<double>(k));
+        while (each > 0 && !(detail::exact_decimal::declared(each) * times <= whole)) each = std::nextafter(each, 0.0);
+        return each;
+    };
+    for (double eps : {1e-300, 0.1, 0.3, 0.7, 1.0, 2.0, 3.3, 709.78, 1e300}) {
+        for (std::size_t k : {std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{1000000}}) {
+            INFO("epsilon " << eps << " k " << k);
+            CHECK(top_k_selection(epsilon{eps}, score_sensitivity{1}, selections{k}).round().epsilon() == reference(eps, k));
+        }
+    }
+}
+
 TEST_CASE("the exponential mechanism refuses bad parameters and survives extreme scores", "[exponential][errors]") {
     CHECK_THROWS_WITH(exponential_mechanism(epsilon{0}, score_sensitivity{1}),
                       "dpkit::exponential_mechanism: epsilon must be finite and > 0 (got 0)");
