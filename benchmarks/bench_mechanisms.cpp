@@ -162,6 +162,58 @@ void BM_dpkit_randomized_response(benchmark::State& state) {
 }
 BENCHMARK(BM_dpkit_randomized_response);
 
+// Selection over scores 0..n-1 (items: candidates scored per second).
+std::vector<std::int64_t> ramp(std::size_t n) {
+    std::vector<std::int64_t> q(n);
+    for (std::size_t i = 0; i < n; ++i) q[i] = static_cast<std::int64_t>(i);
+    return q;
+}
+
+void BM_select_permute_and_flip_1000(benchmark::State& state) {
+    dpkit::secure_generator g;
+    const auto q = ramp(1000);
+    const dpkit::exponential_mechanism m(dpkit::epsilon{1.0}, dpkit::score_sensitivity{1.0});
+    for (auto _ : state) benchmark::DoNotOptimize(m(std::span<const std::int64_t>(q), g));
+    state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(BM_select_permute_and_flip_1000);
+
+void BM_select_noisy_max_laplace_1000(benchmark::State& state) {
+    dpkit::secure_generator g;
+    const auto q = ramp(1000);
+    const dpkit::report_noisy_max m(dpkit::epsilon{1.0}, dpkit::score_sensitivity{1.0});
+    for (auto _ : state) benchmark::DoNotOptimize(m(std::span<const std::int64_t>(q), g));
+    state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(BM_select_noisy_max_laplace_1000);
+
+void BM_select_noisy_max_geometric_1000(benchmark::State& state) {
+    dpkit::secure_generator g;
+    const auto q = ramp(1000);
+    const dpkit::report_noisy_max m(dpkit::epsilon{1.0}, dpkit::score_sensitivity{1.0}, dpkit::selection_noise::geometric);
+    for (auto _ : state) benchmark::DoNotOptimize(m(std::span<const std::int64_t>(q), g));
+    state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(BM_select_noisy_max_geometric_1000);
+
+void BM_select_top10_peeling_10000(benchmark::State& state) {
+    dpkit::secure_generator g;
+    const auto q = ramp(10000);
+    const dpkit::top_k_selection m(dpkit::epsilon{1.0}, dpkit::score_sensitivity{1.0}, dpkit::selections{10});
+    for (auto _ : state) benchmark::DoNotOptimize(m(std::span<const std::int64_t>(q), g));
+    state.SetItemsProcessed(state.iterations() * 10000);
+}
+BENCHMARK(BM_select_top10_peeling_10000);
+
+void BM_select_top10_oneshot_10000(benchmark::State& state) {
+    dpkit::secure_generator g;
+    const auto q = ramp(10000);
+    const dpkit::oneshot_top_k m(dpkit::epsilon{1.0}, dpkit::score_sensitivity{1.0}, dpkit::selections{10});
+    for (auto _ : state) benchmark::DoNotOptimize(m(std::span<const std::int64_t>(q), g));
+    state.SetItemsProcessed(state.iterations() * 10000);
+}
+BENCHMARK(BM_select_top10_oneshot_10000);
+
 /// Console output as usual, plus items/s of every benchmark for the ratio table.
 class ratio_reporter : public benchmark::ConsoleReporter {
 public:
@@ -204,7 +256,10 @@ int main(int argc, char** argv) {
                         {"BM_dpkit_laplace_double_batch", "BM_naive_laplace", 1.00},
                         {"BM_dpkit_gaussian_double_batch", "BM_naive_gaussian_batch", 0.50},
                         {"BM_dpkit_laplace_double_timing_safe", "BM_naive_laplace", 0.00},
-                        {"BM_dpkit_gaussian_double_timing_safe", "BM_naive_gaussian", 0.00}};
+                        {"BM_dpkit_gaussian_double_timing_safe", "BM_naive_gaussian", 0.00},
+                        {"BM_select_noisy_max_laplace_1000", "BM_select_permute_and_flip_1000", 0.00},
+                        {"BM_select_noisy_max_geometric_1000", "BM_select_permute_and_flip_1000", 0.00},
+                        {"BM_select_top10_oneshot_10000", "BM_select_top10_peeling_10000", 0.00}};
     std::printf("\n%-36s %-24s %12s %12s %8s %6s\n", "ours", "baseline", "ours (M/s)", "base (M/s)", "ratio", "bar");
     bool all_met = true;
     for (const auto& r : rows) {

@@ -2,6 +2,7 @@
 // neighbours, top-k peeling, and bad parameters.
 #include <dpkit/accounting.hpp>
 #include <dpkit/mechanisms/exponential.hpp>
+#include <dpkit/mechanisms/noisy_max.hpp>
 #include <dpkit/random.hpp>
 
 #include <algorithm>
@@ -10,8 +11,10 @@
 #include <numeric>
 #include <random>
 #include <set>
+#include <string>
 #include <vector>
 
+#include "../support/csv.hpp"
 #include "../support/dpkit_catch.hpp"
 #include "../support/stats.hpp"
 
@@ -131,6 +134,49 @@ TEST_CASE("top-k peeling returns distinct indices and costs epsilon in total", "
     }
     CHECK_THROWS_WITH(top(std::span<const std::int64_t>(scores.data(), 2), g),
                       "dpkit::top_k_selection: there must be at least k candidates (got 2)");
+}
+
+TEST_CASE("top-k peeling reports rankings with their exact probabilities", "[exponential][statistical]") {
+    // Top 2 of 3 at epsilon 2 (factor 1/2 per round) against mpmath
+    // (tests/data/make_noisy_max.py); G-test at alpha = 1e-6, 1e5 samples.
+    std::vector<double> p;
+    for (const auto& row : dpkit_test::read_csv(std::string(DPKIT_TEST_DATA) + "/noisy_max_probabilities.csv")) {
+        if (row.at("case") == "peel2") p.push_back(dpkit_test::number(row, "probability"));
+    }
+    REQUIRE(p.size() == 6);
+    auto p_of = [&](std::int64_t c) { return c >= 0 && c < 6 ? p[static_cast<std::size_t>(c)] : 0.0; };
+    // Code of the ordered pair (a, b), a != b in 0..2, in the table's order.
+    auto code = [](const std::vector<std::size_t>& r) { return static_cast<std::int64_t>(2 * r[0] + (r[1] > r[0] ? r[1] - 1 : r[1])); };
+    const std::vector<std::int64_t> scores = {2, 0, -1};
+    const top_k_selection peel(epsilon{2}, score_sensitivity{1}, selections{2});
+    REQUIRE(peel.round().factor() == rational(1, 2));
+    insecure_seeded_generator g(45);
+    std::vector<std::int64_t> picks, control;
+    for (int i = 0; i < 100000; ++i) picks.push_back(code(peel(std::span<const std::int64_t>(scores), g)));
+    CHECK(dpkit_test::g_test(picks, p_of, 0).p_value > false_failure_rate);
+    // Positive control: one-shot top-2 with geometric noise at the same epsilon,
+    // whose ranking probabilities differ from peeling's by at most 0.016.
+    const oneshot_top_k oneshot(epsilon{2}, score_sensitivity{1}, selections{2}, selection_noise::geometric);
+    for (int i = 0; i < 100000; ++i) control.push_back(code(oneshot(std::span<const std::int64_t>(scores), g)));
+    CHECK(dpkit_test::g_test(control, p_of, 0).p_value < false_failure_rate);
+}
+
+TEST_CASE("top-k peeling's per-round epsilon is the largest whose k booked decimals fit", "[exponential]") {
+    // The rule top_k_selection used before it shared detail::fit_down with
+    // split_amount, written out here: the refactor must not change a round's epsilon.
+    auto reference = [](double eps, std::size_t k) {
+        double each = detail::div_down(eps, static_cast<double>(k));
+        const auto whole = detail::exact_decimal::declared(eps);
+        const auto times = detail::exact_decimal::exactly(static_cast<double>(k));
+        while (each > 0 && !(detail::exact_decimal::declared(each) * times <= whole)) each = std::nextafter(each, 0.0);
+        return each;
+    };
+    for (double eps : {1e-300, 0.1, 0.3, 0.7, 1.0, 2.0, 3.3, 709.78, 1e300}) {
+        for (std::size_t k : {std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{1000000}}) {
+            INFO("epsilon " << eps << " k " << k);
+            CHECK(top_k_selection(epsilon{eps}, score_sensitivity{1}, selections{k}).round().epsilon() == reference(eps, k));
+        }
+    }
 }
 
 TEST_CASE("the exponential mechanism refuses bad parameters and survives extreme scores", "[exponential][errors]") {

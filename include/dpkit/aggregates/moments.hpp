@@ -21,35 +21,6 @@
 
 namespace dpkit::detail {
 
-/// Splits a budget amount into parts proportional to `fractions` (each > 0,
-/// summing to 1 within 1e-9) so that the decimals the accountant books for the
-/// parts add up to at most the decimal of the whole.
-template <std::size_t N>
-std::array<double, N> split_amount(const char* who, double total, const std::array<double, N>& fractions) {
-    double sum = 0;
-    for (double f : fractions) {
-        if (!(f > 0 && f <= 1)) throw_invalid(who, "every budget fraction must be in (0, 1]", f);
-        sum += f;
-    }
-    if (!(std::fabs(sum - 1) <= 1e-9)) throw_invalid(who, "the budget fractions must add up to 1", sum);
-    std::array<double, N> parts{};
-    exact_decimal booked;
-    for (std::size_t i = 0; i < N; ++i) {
-        parts[i] = mul_down(total, fractions[i] / sum);
-        booked = booked + exact_decimal::declared(parts[i]);
-    }
-    const exact_decimal whole = exact_decimal::declared(total);
-    // Lower the largest part until the booked decimals fit (at most a few ulps).
-    std::size_t largest = 0;
-    for (std::size_t i = 1; i < N; ++i) largest = parts[i] > parts[largest] ? i : largest;
-    while (!(booked <= whole)) {
-        const exact_decimal before = exact_decimal::declared(parts[largest]);
-        parts[largest] = std::nextafter(parts[largest], 0.0);
-        booked = (booked - before) + exact_decimal::declared(parts[largest]);
-    }
-    return parts;
-}
-
 /// Count, centred sum and (Order 2) centred sum of squares of clamped fixed-point values.
 template <int Order>
 struct centred_moments {

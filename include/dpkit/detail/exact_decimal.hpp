@@ -4,15 +4,18 @@
 // comparisons are exact, so no spend is ever lost or rounded away.
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "format.hpp"
+#include "rounding.hpp"
 
 namespace dpkit::detail {
 
@@ -200,6 +203,54 @@ inline double at_most_declared(double x) {
 inline double booked_up(double x) {
     if (exact_decimal::exactly(x) <= exact_decimal::declared(x)) return x;
     return std::nextafter(x, std::numeric_limits<double>::infinity());
+}
+
+/// The largest double p in (0, start] whose declared decimal, taken `copies`
+/// times and added to `others`, is at most `whole`; 0 when there is none. The
+/// budget splits below lower their parts through it (a few ulps at most).
+inline double fit_down(double start, const exact_decimal& copies, const exact_decimal& others, const exact_decimal& whole) {
+    double p = start;
+    while (p > 0 && !(exact_decimal::declared(p) * copies + others <= whole)) p = std::nextafter(p, 0.0);
+    return p > 0 ? p : 0.0;
+}
+
+/// Splits a budget amount into parts proportional to `fractions` (each in
+/// (0, 1], summing to 1 within 1e-9) so that the decimals the accountant books
+/// for the parts add up to at most the decimal of the whole.
+inline std::vector<double> split_amount(const char* who, double total, std::span<const double> fractions) {
+    double sum = 0;
+    for (double f : fractions) {
+        if (!(f > 0 && f <= 1)) throw_invalid(who, "every budget fraction must be in (0, 1]", f);
+        sum += f;
+    }
+    if (!(std::fabs(sum - 1) <= 1e-9)) throw_invalid(who, "the budget fractions must add up to 1", sum);
+    std::vector<double> parts(fractions.size());
+    exact_decimal booked;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        parts[i] = mul_down(total, fractions[i] / sum);
+        booked = booked + exact_decimal::declared(parts[i]);
+    }
+    std::size_t largest = 0;
+    for (std::size_t i = 1; i < parts.size(); ++i) largest = parts[i] > parts[largest] ? i : largest;
+    const exact_decimal others = booked - exact_decimal::declared(parts[largest]);
+    parts[largest] = fit_down(parts[largest], exact_decimal::exactly(1.0), others, exact_decimal::declared(total));
+    return parts;
+}
+
+/// split_amount for a fixed number of parts.
+template <std::size_t N>
+std::array<double, N> split_amount(const char* who, double total, const std::array<double, N>& fractions) {
+    const std::vector<double> parts = split_amount(who, total, std::span<const double>(fractions));
+    std::array<double, N> out{};
+    std::copy(parts.begin(), parts.end(), out.begin());
+    return out;
+}
+
+/// The share each of `count` equal parts of `total` gets so that `count` times
+/// its booked decimal is at most the decimal of the whole (0 when none is positive).
+inline double equal_share(double total, std::uint64_t count) {
+    return fit_down(div_down(total, static_cast<double>(count)), exact_decimal::exactly(static_cast<double>(count)),
+                    exact_decimal{}, exact_decimal::declared(total));
 }
 
 }  // namespace dpkit::detail

@@ -23,7 +23,8 @@
 /// Delta-sensitive, so still epsilon-DP.
 ///
 /// top_k_selection peels k items by k permute-and-flips at epsilon / k each
-/// (basic composition: epsilon in total).
+/// (basic composition: epsilon in total). Report-noisy-max and one-shot top-k
+/// with exact discrete noise are in noisy_max.hpp.
 
 #include <algorithm>
 #include <cmath>
@@ -139,10 +140,7 @@ private:
     static double round_epsilon(double eps, std::size_t k) {
         if (k == 0) detail::throw_invalid(who, "k must be >= 1", k);
         detail::require_positive_finite(who, "epsilon", eps);
-        double each = detail::div_down(eps, static_cast<double>(k));
-        const auto whole = detail::exact_decimal::declared(eps);
-        const auto times = detail::exact_decimal::exactly(static_cast<double>(k));
-        while (each > 0 && !(detail::exact_decimal::declared(each) * times <= whole)) each = std::nextafter(each, 0.0);
+        const double each = detail::equal_share(eps, k);
         if (!(each > 0)) detail::throw_invalid(who, "epsilon / k must be positive", eps);
         return each;
     }
