@@ -3,8 +3,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source cmake/install-packages.sh
-dpkit_install_packages cmake ninja-build g++
+dpkit_install_packages cmake ninja-build g++ libfmt-dev libcli11-dev
 cmake --workflow --preset demo >/dev/null
+echo "== dpkit-describe: a private summary of a table (examples/dpkit_describe/, on made-up data)"
+build/demo/examples/sample_table build/demo/participants.csv
+echo
+echo "\$ dpkit-describe participants.csv --bounds age=0:120 --bounds height_cm=100:220 --categories smoker=yes,no \\"
+echo "      --keys city --delta 1e-6 --epsilon 1 --hist height_cm --bins 30 --svg participants_height.svg"
+(cd build/demo && examples/dpkit_describe/dpkit-describe participants.csv --bounds age=0:120 --bounds height_cm=100:220 \
+    --categories smoker=yes,no --keys city --delta 1e-6 --epsilon 1 --hist height_cm --bins 30 --svg participants_height.svg)
+echo "(the histogram is in build/demo/participants_height.svg)"
+echo
 echo "== Laplace noise on a count (examples/laplace_count.cpp)"
 build/demo/examples/laplace_count
 echo

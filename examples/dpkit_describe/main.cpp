@@ -226,7 +226,7 @@ plan make_plan(const options& o, const std::vector<std::string>& header) {
 }
 
 void write_svg(const std::string& path, const std::string& column, const dpkit::histogram_estimate& h, const std::vector<double>& edges,
-               double epsilon, double level) {
+               double epsilon, double total_epsilon, double level) {
     std::ofstream out(path);
     if (!out) throw user_error(fmt::format("--svg {}: cannot write the file", path));
     const double width = 860, height = 480, left = 80, right = 20, top = 50, bottom = 70;
@@ -251,7 +251,7 @@ void write_svg(const std::string& path, const std::string& column, const dpkit::
 <text x="{2}" y="28" text-anchor="middle" font-size="16">{3}</text>
 )svg",
                        width, height, width / 2,
-                       xml_text(fmt::format("Differentially private histogram of {} (\u03b5 = {}, {}% error bars)", column, number(epsilon),
+                       xml_text(fmt::format("Differentially private histogram of {} (\u03b5 = {} of the run's {}, {}% error bars)", column, number(epsilon), number(total_epsilon),
                                             number(100 * level))));
     for (int t = 0; t <= 5; ++t) {
         const double v = axis * t / 5;
@@ -367,10 +367,10 @@ int run(const options& o, Generator& gen) {
 
     // One budget: the histogram, when asked, takes one column's share.
     const std::size_t parts = p.described.size() + (hist ? 1 : 0);
-    const auto eps = dpkit::detail::split_amounts("dpkit-describe", o.epsilon,
-                                                  hist ? std::vector<double>{static_cast<double>(p.described.size()) / static_cast<double>(parts),
-                                                                             1.0 / static_cast<double>(parts)}
-                                                       : std::vector<double>{1.0});
+    const std::vector<double> shares = hist ? std::vector<double>{static_cast<double>(p.described.size()) / static_cast<double>(parts),
+                                                                  1.0 / static_cast<double>(parts)}
+                                            : std::vector<double>{1.0};
+    const auto eps = dpkit::detail::split_amount("dpkit-describe", o.epsilon, std::span<const double>(shares));
     dpkit::table_description d;
     try {
         d = table.release(acct, dpkit::laplace_noise{dpkit::epsilon{eps[0]}}, o.level, gen);
@@ -382,7 +382,7 @@ int run(const options& o, Generator& gen) {
         h = hist->release(acct, dpkit::laplace_noise{dpkit::epsilon{eps[1]}}, o.level, gen, o.hist + ": histogram",
                           dpkit::histogram_postprocessing::non_negative);
     }
-    if (!o.svg.empty()) write_svg(o.svg, o.hist, h->value, edges, eps[1], o.level);
+    if (!o.svg.empty()) write_svg(o.svg, o.hist, h->value, edges, eps[1], o.epsilon, o.level);
 
     const auto spent = acct.spent();
     if (o.json) {
@@ -472,14 +472,14 @@ int run(const options& o, Generator& gen) {
             fmt::print("histogram of {} ({} bins over [{}, {}]){}\n", o.hist, o.bins, number(p.hist_bounds.lower), number(p.hist_bounds.upper),
                        o.svg.empty() ? "" : fmt::format(": drawn in {}", o.svg));
         }
-        fmt::print("budget split and ledger (basic composition):\n");
+        fmt::print("budget split (basic composition; each line is one ledger entry):\n");
         for (const auto& c : d.columns) {
             for (const auto& s : c.split) {
-                fmt::print("  {:<28} {:>6.1f}% of the column's {:>5.1f}%  {}\n", c.column + ": " + s.part, 100 * s.fraction, 100 * c.table_fraction * (hist ? 1.0 - 1.0 / static_cast<double>(parts) : 1.0),
+                fmt::print("  {:<30} {:>6.2f}% of the total  {}\n", c.column + ": " + s.part, 100 * s.fraction * c.table_fraction * shares[0],
                            dpkit::to_string(s.cost));
             }
         }
-        if (h) fmt::print("  {:<28} {:>6.1f}% of the total            {}\n", o.hist + ": histogram", 100.0 / static_cast<double>(parts), dpkit::to_string(h->costs.front().cost));
+        if (h) fmt::print("  {:<30} {:>6.2f}% of the total  {}\n", o.hist + ": histogram", 100 * shares[1], dpkit::to_string(h->costs.front().cost));
         fmt::print("spent: {} of the budget {}\n", dpkit::to_string(spent), dpkit::to_string(acct.budget()));
         if (dropped_bad) fmt::print("warning: some values were not numbers and were dropped (how many is private and is not shown)\n");
     }

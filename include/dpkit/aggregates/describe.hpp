@@ -155,30 +155,6 @@ std::array<Noise, N> split_noise(const char* who, const Noise& noise, const std:
     return [&]<std::size_t... I>(std::index_sequence<I...>) { return std::array<Noise, N>{part(I)...}; }(std::make_index_sequence<N>{});
 }
 
-/// split_amount for a run-time number of parts.
-inline std::vector<double> split_amounts(const char* who, double total, const std::vector<double>& fractions) {
-    double sum = 0;
-    for (double f : fractions) {
-        if (!(f > 0 && f <= 1)) throw_invalid(who, "every budget fraction must be in (0, 1]", f);
-        sum += f;
-    }
-    if (!(std::fabs(sum - 1) <= 1e-9)) throw_invalid(who, "the budget fractions must add up to 1", sum);
-    std::vector<double> parts(fractions.size());
-    exact_decimal booked;
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-        parts[i] = mul_down(total, fractions[i] / sum);
-        booked = booked + exact_decimal::declared(parts[i]);
-    }
-    const exact_decimal whole = exact_decimal::declared(total);
-    const auto largest = static_cast<std::size_t>(std::max_element(parts.begin(), parts.end()) - parts.begin());
-    while (!(booked <= whole)) {
-        const exact_decimal before = exact_decimal::declared(parts[largest]);
-        parts[largest] = std::nextafter(parts[largest], 0.0);
-        booked = (booked - before) + exact_decimal::declared(parts[largest]);
-    }
-    return parts;
-}
-
 inline std::string format_number(double v) {
     char buf[64];
     if (v == 0 || (std::fabs(v) >= 1e-3 && std::fabs(v) < 1e9)) {
@@ -743,9 +719,9 @@ private:
     /// The noise split into the columns' fractions, booked decimals within the whole.
     template <noise_spec Noise>
     std::vector<Noise> split_vector(const Noise& noise, const std::vector<double>& fractions) const {
-        const auto eps = detail::split_amounts(who, noise.epsilon.value, fractions);
+        const auto eps = detail::split_amount(who, noise.epsilon.value, std::span<const double>(fractions));
         std::vector<double> del;
-        if constexpr (std::same_as<Noise, gaussian_noise>) del = detail::split_amounts(who, noise.delta.value, fractions);
+        if constexpr (std::same_as<Noise, gaussian_noise>) del = detail::split_amount(who, noise.delta.value, std::span<const double>(fractions));
         std::vector<Noise> out;
         for (std::size_t i = 0; i < fractions.size(); ++i) {
             if constexpr (std::same_as<Noise, laplace_noise>) {
