@@ -556,3 +556,41 @@ TEST_CASE("approximate_quantiles: accuracy, cost through an accountant, and bad 
     const approximate_quantiles dropping(bounds{0, 1}, qs, epsilon{1}, nan_policy::drop);
     CHECK(dropping(with_nan, g).size() == 3);
 }
+
+TEST_CASE("quantile_tree puts every value in the leaf of the exact integer division", "[quantiles]") {
+    // leaf = floor((q - q_lower) M / W) with q the fixed-point value: the fast
+    // path (a floating-point quotient corrected by the exact remainder) must
+    // agree with 128-bit division for every value, including leaf edges.
+    std::mt19937_64 rng(31);
+    const std::vector<bounds> all{{0, 1}, {-1e6, 3e6}, {1e-200, 3e-200}, {-7, -3}, {0, 65535}, {0, 1e300}};
+    const std::vector<tree_shape> shapes{{16, 4}, {2, 1}, {3, 7}, {256, 2}, {10, 6}};
+    std::uint64_t checked = 0;
+    for (const auto& b : all) {
+        const auto grid = detail::fixed_point::for_bounds("test", b);
+        const auto width = static_cast<std::uint64_t>(grid.q_upper - grid.q_lower) + 1;
+        for (const auto& shape : shapes) {
+            std::uint64_t leaves = 1;
+            for (std::uint32_t l = 0; l < shape.height; ++l) leaves *= shape.branching;
+            std::uniform_real_distribution<double> u(b.lower, b.upper);
+            for (int i = 0; i < 300; ++i) {
+                double x = u(rng);
+                if (i % 3 == 0) {  // the value at a leaf edge, or just below it
+                    const std::uint64_t j = rng() % (leaves + 1);
+                    const auto offset = static_cast<std::uint64_t>((static_cast<detail::u128>(j) * width + leaves - 1) / leaves);
+                    x = grid.to_value(static_cast<detail::i128>(grid.q_lower) + static_cast<detail::i128>(offset));
+                    if (i % 2 == 0) x = std::nextafter(x, -detail::infinity);
+                }
+                const auto q = static_cast<std::uint64_t>(grid.quantize(x) - grid.q_lower);
+                const auto expected = static_cast<std::uint64_t>((static_cast<detail::u128>(q) * leaves) / width);
+                quantile_tree t(b, nan_policy::reject, 1, shape);
+                t.add(x);
+                const auto bytes = t.serialize();
+                std::uint64_t index = 0;
+                for (int k = 0; k < 8; ++k) index |= static_cast<std::uint64_t>(bytes[65 + static_cast<std::size_t>(k)]) << (8 * k);
+                REQUIRE(index == expected);
+                ++checked;
+            }
+        }
+    }
+    CHECK(checked == all.size() * shapes.size() * 300);
+}

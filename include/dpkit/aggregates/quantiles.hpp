@@ -357,6 +357,7 @@ public:
         }
         leaves_ = static_cast<std::size_t>(leaves);
         steps_ = static_cast<std::uint64_t>(grid_.q_upper - grid_.q_lower) + 1;
+        inverse_steps_ = 1.0 / static_cast<double>(steps_);
         counts_.assign(leaves_, 0);
     }
 
@@ -545,9 +546,18 @@ private:
         if (released_) detail::throw_invalid(who, std::string(what) + " after release: the tree was already released");
     }
 
+    /// floor((q - q_lower) M / W), exactly: a floating-point estimate of the
+    /// quotient (relative error below 2^-50, so off by at most one for a
+    /// quotient below 2^20) corrected with the exact integer remainder.
     std::size_t leaf_of(double x) const noexcept {
         const std::int64_t q = grid_.quantize(x);
-        return static_cast<std::size_t>((static_cast<std::uint64_t>(q - grid_.q_lower) * leaves_) / steps_);
+        const std::uint64_t n = static_cast<std::uint64_t>(q - grid_.q_lower) * leaves_;
+        auto estimate = static_cast<std::uint64_t>(static_cast<double>(n) * inverse_steps_);
+        if (estimate > leaves_) estimate = leaves_;
+        const auto remainder = static_cast<detail::i128>(n) - static_cast<detail::i128>(estimate) * steps_;
+        if (remainder < 0) return static_cast<std::size_t>(estimate - 1);
+        if (remainder >= static_cast<detail::i128>(steps_)) return static_cast<std::size_t>(estimate + 1);
+        return static_cast<std::size_t>(estimate);
     }
 
     /// The mechanism and the edge widths of a release: calibrating them takes
@@ -659,6 +669,7 @@ private:
     tree_shape shape_;
     std::size_t leaves_ = 1;
     std::uint64_t steps_ = 1;
+    double inverse_steps_ = 1;
     std::vector<std::uint64_t> counts_;
     std::uint64_t n_ = 0;
     bool released_ = false;
