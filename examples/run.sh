@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source cmake/install-packages.sh
-dpkit_install_packages cmake ninja-build g++
+dpkit_install_packages cmake ninja-build g++ libboost-dev libfmt-dev
 cmake --workflow --preset demo >/dev/null
 echo "== Laplace noise on a count (examples/laplace_count.cpp)"
 build/demo/examples/laplace_count
@@ -13,3 +13,8 @@ build/demo/examples/smoking_survey
 echo
 echo "== A weekly series under a budget of epsilon 0.5 (examples/weekly_series.cpp)"
 build/demo/examples/weekly_series
+if [ -x build/demo/examples/audit_your_mechanism ]; then
+    echo
+    echo "== Auditing a home-made mechanism, then dpkit's (examples/audit_your_mechanism.cpp)"
+    (cd build/demo/examples && ./audit_your_mechanism)
+fi
