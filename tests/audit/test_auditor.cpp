@@ -161,7 +161,7 @@ TEST_CASE("user events are tried beside the built-in ones", "[audit]") {
     o.precision_events = false;
     const std::vector<output_event<int>> events = {
         output_event<int>::user("output is 5", [](const int& v) { return v == 5; })};
-    const auto r = audit(leaky, 0, 1, o, std::span<const output_event<int>>(events));
+    const auto r = audit(leaky, 0, 1, o, events);
     CHECK(r.event.describe() == "output is 5");
     CHECK(r.count_second == 0);
     CHECK(r.violation);

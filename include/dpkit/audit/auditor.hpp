@@ -455,4 +455,12 @@ audit_report<O> audit(const M& mechanism, const I& first, const I& second, const
     return detail::run_audit<O>(mechanism, first, second, options, events);
 }
 
+/// As above, with the user's events in a vector.
+template <class M, class I, class O>
+    requires detail::secure_callable<M, I> || detail::seeded_callable<M, I>
+audit_report<O> audit(const M& mechanism, const I& first, const I& second, const audit_options& options,
+                      const std::vector<output_event<O>>& events) {
+    return audit(mechanism, first, second, options, std::span<const output_event<O>>(events));
+}
+
 }  // namespace dpkit
