@@ -3,7 +3,8 @@
 // the neighbouring counts 0 and 1 and proves that it is not 1-DP: its floating-
 // point outputs near 0 reveal which count it was given (Mironov, CCS 2012).
 // dpkit's Laplace mechanism passes the same audit. Each audit writes an SVG of
-// the two output histograms with the witnessing event shaded.
+// the two output histograms with the witnessing event shaded (into the
+// directory given as the first argument, else the current one).
 #include <dpkit/audit.hpp>
 #include <dpkit/dpkit.hpp>
 
@@ -98,21 +99,22 @@ void print_report(const char* title, const dpkit::audit_report<O>& r) {
     fmt::print("   sampling: {:.3g} outputs/s on {} threads\n", r.samples_per_second, r.threads);
 }
 
-int main() {
+int main(int argc, char** argv) {
+    const std::string dir = argc > 1 ? std::string(argv[1]) + "/" : std::string();  // where the SVGs go
     dpkit::audit_options options;
     options.samples = 1'000'000;  // per input; drawn with dpkit::secure_generator, one per thread
     options.epsilon = 1.0;        // the home-made mechanism's claim (dpkit's mechanisms report theirs)
     const home_made_laplace home_made{1.0};
     const auto flagged = dpkit::audit(home_made, 0.0, 1.0, options);
     print_report("A home-made Laplace mechanism, count + (1/epsilon) sign ln(U)", flagged);
-    write_svg("audit_home_made.svg", "home-made Laplace, epsilon 1 claimed", home_made, flagged.event);
+    write_svg(dir + "audit_home_made.svg", "home-made Laplace, epsilon 1 claimed", home_made, flagged.event);
 
     const dpkit::laplace_mechanism<double> laplace(dpkit::epsilon{1.0}, dpkit::l1_sensitivity{1});
     options.epsilon.reset();
     const auto passed = dpkit::audit(laplace, 0.0, 1.0, options);
     fmt::print("\n");
     print_report("dpkit::laplace_mechanism<double>, epsilon 1", passed);
-    write_svg("audit_dpkit_laplace.svg", "dpkit::laplace_mechanism, epsilon 1", laplace, passed.event);
-    fmt::print("\nhistograms: audit_home_made.svg, audit_dpkit_laplace.svg\n");
+    write_svg(dir + "audit_dpkit_laplace.svg", "dpkit::laplace_mechanism, epsilon 1", laplace, passed.event);
+    fmt::print("\nhistograms: {0}audit_home_made.svg, {0}audit_dpkit_laplace.svg\n", dir);
     return 0;
 }

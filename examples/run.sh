@@ -16,5 +16,5 @@ build/demo/examples/weekly_series
 if [ -x build/demo/examples/audit_your_mechanism ]; then
     echo
     echo "== Auditing a home-made mechanism, then dpkit's (examples/audit_your_mechanism.cpp)"
-    (cd build/demo/examples && ./audit_your_mechanism)
+    build/demo/examples/audit_your_mechanism build/demo
 fi
