@@ -168,6 +168,26 @@ TEST_CASE("user events are tried beside the built-in ones", "[audit]") {
     CHECK_THROWS_AS(audit(leaky, 0, 1, o), dpkit::invalid_argument);  // no event family and no user event
 }
 
+TEST_CASE("the event is tested on draws its choice never saw: no false alarms on a mechanism that ignores its input",
+          "[audit]") {
+    // Uniform on 1000 values whatever the input: epsilon 0 holds exactly, and
+    // among ~1500 candidate events some look lopsided by chance. With the
+    // split, each audit is flagged with probability <= 1 - confidence = 0.1,
+    // and 60 audits flag more than 20 times with probability < 2e-7 (binomial
+    // tail). Choosing and testing on the same draws flagged 29 of these 60.
+    auto ignores_input = [](int, auto& g) { return static_cast<int>(g() % 1000); };
+    int flagged = 0;
+    for (std::uint64_t seed = 0; seed < 60; ++seed) {
+        audit_options o;
+        o.samples = 4000;
+        o.seed = 100 + seed;
+        o.epsilon = 0.0;
+        o.confidence = 0.9;
+        flagged += audit(ignores_input, 0, 1, o).violation ? 1 : 0;
+    }
+    CHECK(flagged <= 20);
+}
+
 void laplace_tightness(std::uint64_t samples) {
     const laplace_mechanism<std::int64_t> lap(epsilon{1.0}, l1_sensitivity{1});
     audit_options o;
