@@ -33,3 +33,11 @@ macro(dpkit_find_catch2)
     set(Catch2_VERSION 3.5.2)
   endif()
 endmacro()
+
+# Boost.Math for the auditor: the system's headers only (no download: Boost is
+# large, and the auditor is optional).
+macro(dpkit_find_boost)
+  if(NOT TARGET Boost::headers)
+    find_package(Boost 1.71 QUIET)
+  endif()
+endmacro()

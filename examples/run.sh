@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source cmake/install-packages.sh
-dpkit_install_packages cmake ninja-build g++ libfmt-dev libcli11-dev
+dpkit_install_packages cmake ninja-build g++ libboost-dev libfmt-dev libcli11-dev
 cmake --workflow --preset demo >/dev/null
 echo "== dpkit-describe: a private summary of a table (examples/dpkit_describe/, on made-up data)"
 build/demo/examples/sample_table build/demo/participants.csv
@@ -22,3 +22,8 @@ build/demo/examples/smoking_survey
 echo
 echo "== A weekly series under a budget of epsilon 0.5 (examples/weekly_series.cpp)"
 build/demo/examples/weekly_series
+if [ -x build/demo/examples/audit_your_mechanism ]; then
+    echo
+    echo "== Auditing a home-made mechanism, then dpkit's (examples/audit_your_mechanism.cpp)"
+    build/demo/examples/audit_your_mechanism build/demo
+fi
