@@ -135,6 +135,29 @@ public:
     /// lattice scales their 64 bits fill exactly one word.)
     template <class Pool>
     std::uint64_t operator()(Pool& bits) const {
+        bool unused = false;
+        return magnitude<false>(bits, unused);
+    }
+
+    /// One discrete Laplace variable, P[z] proportional to e^(-|z| s/t): a
+    /// geometric magnitude and a sign, rejecting "-0" (CKS20 Algorithm 2).
+    template <class Pool>
+    std::int64_t signed_draw(Pool& bits) const {
+        while (true) {
+            note_iteration(bits);
+            bool negative = false;
+            const std::uint64_t y = magnitude<true>(bits, negative);
+            if (negative && y == 0) continue;
+            return negative ? -static_cast<std::int64_t>(y) : static_cast<std::int64_t>(y);
+        }
+    }
+
+private:
+    /// A geometric variable and, if WithSign, a fair sign bit. The bits for the
+    /// tail test, the low block, its first acceptance byte and the sign are
+    /// taken in one request when they fit in 64 (each bit still decides one thing).
+    template <bool WithSign, class Pool>
+    std::uint64_t magnitude(Pool& bits, bool& negative) const {
         std::uint64_t y = 0;
         std::uint32_t ties = 0;
         if (digits_ > 0) {
@@ -151,13 +174,37 @@ public:
             }
         }
         if (ties != 0) [[unlikely]] y = resolve_ties(bits, y, ties);
+        const int low_part = low_bits_ > 0 ? low_bits_ + 8 : 0;
+        if (tail_small_ && 8 + low_part + (WithSign ? 1 : 0) <= 64) [[likely]] {
+            std::uint64_t w = bits.take(8 + low_part + (WithSign ? 1 : 0));
+            const std::uint64_t tail_byte = w & 0xff;
+            if (tail_byte <= (tail_prefix_ >> 56)) [[unlikely]] {
+                if (tail_tie(bits, tail_byte)) y = add_tail(bits, y);
+            }
+            w >>= 8;
+            if constexpr (WithSign) negative = ((w >> low_part) & 1u) != 0;
+            if (low_bits_ > 0) {
+                std::uint64_t low = w & ((std::uint64_t{1} << low_bits_) - 1);
+                std::uint64_t r = (w >> low_bits_) & 0xff;
+                while (true) {
+                    note_iteration(bits);
+                    // Accept with probability exp(-low s/t), low s/t < 1/16: the first
+                    // CKS trial W < low s/t fails at once when W's top byte is >= 16.
+                    if (r >= 16 || accept_low(bits, low, r)) [[likely]] {
+                        y |= low;
+                        break;
+                    }
+                    low = bits.take(low_bits_);
+                    r = bits.take(8);
+                }
+            }
+            return y;
+        }
         if (tail_test(bits)) [[unlikely]] y = add_tail(bits, y);
         if (low_bits_ > 0) {
             while (true) {
                 note_iteration(bits);
                 const std::uint64_t low = bits.take(low_bits_);
-                // Accept with probability exp(-low s/t), low s/t < 1/16: the first
-                // CKS trial W < low s/t fails at once when W's top byte is >= 16.
                 const std::uint64_t r = bits.take(8);
                 if (r >= 16 || accept_low(bits, low, r)) [[likely]] {
                     y |= low;
@@ -165,23 +212,10 @@ public:
                 }
             }
         }
+        if constexpr (WithSign) negative = bits.take(1) != 0;
         return y;
     }
 
-    /// One discrete Laplace variable, P[z] proportional to e^(-|z| s/t): a
-    /// geometric magnitude and a sign, rejecting "-0" (CKS20 Algorithm 2).
-    template <class Pool>
-    std::int64_t signed_draw(Pool& bits) const {
-        while (true) {
-            note_iteration(bits);
-            const std::uint64_t y = (*this)(bits);
-            const bool negative = bits.take(1) != 0;
-            if (negative && y == 0) continue;
-            return negative ? -static_cast<std::int64_t>(y) : static_cast<std::int64_t>(y);
-        }
-    }
-
-private:
     exp_argument digit_argument(int i) const {
         exp_argument x;
         x.multiply(s_);
@@ -384,6 +418,133 @@ bool exponential_exceeds(Pool& bits, U num, const U& den) {
         }
         if (e_digit != gamma_digit) return e_digit;
     }
+}
+
+/// Lower bounds, in units of 2^-64, of e^(-j) (j = 0..39) and of e^(-c 2^(-8i))
+/// (i = 1, 2, 3; c = 0..255), for the fixed-point acceptance test below. Each
+/// entry is a product of exact 64-bit floors (exact_exp.hpp) rounded down:
+/// with e = floor(2^64 e^(-x)) and T_c = floor(T_(c-1) e 2^-64), the true value
+/// exceeds T_c by at most 2c + 1 units (induction: each step loses at most one
+/// unit to the floor and one to e's error), so at most 511 units per table.
+struct exp_minus_fixed_tables {
+    static constexpr int whole_count = 40;
+    std::array<std::uint64_t, whole_count> whole{};
+    std::array<std::array<std::uint64_t, 256>, 3> chunk{};
+
+    static std::uint64_t mul_high(std::uint64_t a, std::uint64_t b) noexcept {
+        return static_cast<std::uint64_t>((static_cast<u128>(a) * b) >> 64);
+    }
+
+    static const exp_minus_fixed_tables& get() {
+        static const exp_minus_fixed_tables tables = [] {
+            exp_minus_fixed_tables t;
+            auto fill = [](auto& row, std::uint64_t base) {
+                row[0] = ~std::uint64_t{0};  // e^0 = 1, one unit short
+                for (std::size_t c = 1; c < row.size(); ++c) row[c] = c == 1 ? base : mul_high(row[c - 1], base);
+            };
+            exp_argument one;
+            one.multiply(1);
+            fill(t.whole, exact_scaled_inverse(0, one));  // error <= 2 * 39 + 1 units
+            for (int i = 0; i < 3; ++i) {
+                exp_argument x;
+                x.divide(std::uint64_t{1} << (8 * (i + 1)));
+                fill(t.chunk[static_cast<std::size_t>(i)], exact_scaled_inverse(0, x));
+            }
+            return t;
+        }();
+        return tables;
+    }
+};
+
+/// gamma = a^2 / B in fixed point with 24 fraction bits, for a fixed B >= 1:
+/// B's top 64 bits and a 64-bit reciprocal are computed once, and
+/// fixed(a) = floor(gamma' 2^24) where gamma' is within a relative 2^-60 of
+/// gamma (truncations of a's and B's top bits, of a's square and of the
+/// reciprocal, each at most 2^-62 relative). Saturates at 2^64 - 1.
+class exp_minus_fixed_ratio {
+public:
+    exp_minus_fixed_ratio() = default;
+
+    /// B given by its top 64 bits `top` (top bit set) and exponent: B in [top 2^e, (top + 1) 2^e).
+    exp_minus_fixed_ratio(std::uint64_t top, int exponent)
+        : reciprocal_(static_cast<std::uint64_t>(((u128{1} << 127) - 1) / top)), exponent_(exponent) {}
+
+    /// floor(gamma' 2^24) for a = top 2^exponent (top's top bit set, the rest of a truncated).
+    std::uint64_t fixed(std::uint64_t a_top, int a_exponent) const noexcept {
+        const auto square = static_cast<std::uint64_t>((static_cast<u128>(a_top) * a_top) >> 64);  // >= 2^62
+        const u128 product = static_cast<u128>(square) * reciprocal_;                              // >= 2^125
+        // gamma' 2^24 = square 2^(64 + 2 a_e) reciprocal 2^-(127 + B_e) 2^24 = product 2^-(B_e + 39 - 2 a_e).
+        const int shift = exponent_ + 39 - 2 * a_exponent;
+        if (shift >= 128) return 0;
+        if (shift <= 64) return ~std::uint64_t{0};
+        return static_cast<std::uint64_t>(product >> shift);
+    }
+
+private:
+    std::uint64_t reciprocal_ = 0;  // floor((2^127 - 1) / top) in [2^63, 2^64)
+    int exponent_ = 0;
+};
+
+/// Top 64 bits of v != 0 (shifted so the top bit is set) and their exponent:
+/// v in [top 2^e, (top + 1) 2^e).
+inline std::uint64_t top_bits(u128 v, int& exponent) noexcept {
+    const int width = bit_width(v);
+    exponent = width - 64;
+    return exponent >= 0 ? static_cast<std::uint64_t>(v >> exponent) : static_cast<std::uint64_t>(v << -exponent);
+}
+template <std::size_t L>
+std::uint64_t top_bits(const wide_uint<L>& v, int& exponent) noexcept {
+    const int width = v.bit_width();
+    exponent = width - 64;
+    static_assert(L >= 2);
+    if (width <= 128) return top_bits(static_cast<u128>(v.limb[0]) | (static_cast<u128>(v.limb[1]) << 64), exponent);
+    const auto i = static_cast<std::size_t>(exponent / 64);
+    const int r = exponent % 64;
+    if (r == 0) return v.limb[i];
+    return (v.limb[i] >> r) | (v.limb[i + 1] << (64 - r));  // width = exponent + 64 puts the top bit in limb i + 1
+}
+
+inline big_uint to_big(u128 v) { return big_uint::from(v); }
+template <std::size_t L>
+big_uint to_big(const wide_uint<L>& v) {
+    big_uint r;
+    r.limb.assign(v.limb.begin(), v.limb.end());
+    r.trim();
+    return r;
+}
+
+/// Bernoulli(e^(-gamma)) from gamma's fixed-point value G = floor(gamma' 2^24)
+/// (exp_minus_fixed_ratio, so gamma lies in [(G - 1) 2^-24, (G + 2) 2^-24]),
+/// G < 40 2^24: a product P of four table entries (exp_minus_fixed_tables)
+/// satisfies P <= 2^64 e^(-G 2^-24) <= P + 2^11 (errors 79 + 3 * 511 + 3 rounding
+/// units), hence lo = P - floor(P/2^23) - 1 <= 2^64 e^(-gamma) <= hi =
+/// P + 2^11 + floor((P + 2^11)/2^22) + 1. A uniform W is read 16 bits, then 48:
+/// W < lo 2^-64 accepts, W >= hi 2^-64 rejects; only when W's first 64 bits fall
+/// in [lo, hi) (probability below 2^-21) must the caller decide W < e^(-gamma)
+/// from W's 64-bit prefix u at growing precision (exact_less_than_exp_minus).
+/// This is the lazy comparison of Knuth and Yao (1976) with a fixed-precision
+/// approximation, exact because every uncertain case goes to exact arithmetic.
+/// Returns 1 (accept) or 0 (reject), or 2 with W's 64-bit prefix in `tie` for
+/// the caller to decide exactly (kept out of line: it is rare).
+template <class Pool>
+[[gnu::always_inline]] inline int bernoulli_exp_minus_fixed(Pool& bits, std::uint64_t g, std::uint64_t& tie) {
+    const auto& tables = exp_minus_fixed_tables::get();
+    using M = exp_minus_fixed_tables;
+    const std::uint64_t p =
+        M::mul_high(M::mul_high(tables.whole[static_cast<std::size_t>(g >> 24)], tables.chunk[0][(g >> 16) & 0xff]),
+                    M::mul_high(tables.chunk[1][(g >> 8) & 0xff], tables.chunk[2][g & 0xff]));
+    const std::uint64_t cut = (p >> 23) + 1;
+    const std::uint64_t lo = p >= cut ? p - cut : 0;
+    const u128 p_up = static_cast<u128>(p) + (1u << 11);
+    const u128 hi = p_up + (p_up >> 22) + 1;
+    const std::uint64_t r = bits.take(16);
+    if ((static_cast<u128>(r + 1) << 48) <= lo) [[likely]] return 1;
+    if ((static_cast<u128>(r) << 48) >= hi) [[likely]] return 0;
+    const std::uint64_t u = (r << 48) | bits.take(48);
+    if (static_cast<u128>(u) + 1 <= lo) return 1;
+    if (u >= hi) return 0;
+    tie = u;
+    return 2;
 }
 
 }  // namespace dpkit::detail

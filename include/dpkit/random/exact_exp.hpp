@@ -17,7 +17,9 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <bit>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "../detail/int128.hpp"
@@ -98,6 +100,51 @@ struct big_uint {
             carry = static_cast<std::uint64_t>(s >> 64);
         }
         if (carry != 0) limb.push_back(carry);
+        return *this;
+    }
+
+    /// *this -= b, b <= *this.
+    big_uint& sub(const big_uint& b) {
+        std::uint64_t borrow = 0;
+        for (std::size_t i = 0; i < limb.size(); ++i) {
+            const std::uint64_t bi = i < b.limb.size() ? b.limb[i] : 0;
+            const u128 d = static_cast<u128>(limb[i]) - bi - borrow;
+            limb[i] = static_cast<std::uint64_t>(d);
+            borrow = static_cast<std::uint64_t>(d >> 64) & 1u;
+        }
+        trim();
+        return *this;
+    }
+
+    int bit_length() const noexcept {
+        return is_zero() ? 0 : 64 * static_cast<int>(limb.size() - 1) + static_cast<int>(std::bit_width(limb.back()));
+    }
+    bool bit(int i) const noexcept {
+        return ((limb[static_cast<std::size_t>(i / 64)] >> (i % 64)) & 1u) != 0;
+    }
+
+    /// *this = floor(*this / d) or ceil(*this / d), d >= 1 (binary long division).
+    big_uint& div_big(const big_uint& d, bool round_up) {
+        if (d.limb.size() == 1) return div_small(d.limb[0], round_up);
+        big_uint q;
+        q.limb.assign(limb.size(), 0);
+        big_uint rem;
+        for (int i = bit_length(); i-- > 0;) {
+            std::uint64_t carry = bit(i) ? 1u : 0u;  // rem = 2 rem + bit i
+            for (auto& x : rem.limb) {
+                const std::uint64_t next = x >> 63;
+                x = (x << 1) | carry;
+                carry = next;
+            }
+            if (carry != 0) rem.limb.push_back(carry);
+            if (compare(rem, d) >= 0) {
+                rem.sub(d);
+                q.limb[static_cast<std::size_t>(i / 64)] |= std::uint64_t{1} << (i % 64);
+            }
+        }
+        q.trim();
+        if (round_up && !rem.is_zero()) q.add(from(1));
+        *this = std::move(q);
         return *this;
     }
 
@@ -188,17 +235,45 @@ inline void exp_bounds(const exp_argument& x, unsigned fraction_bits, big_uint& 
     }
 }
 
+/// Integers lo <= e^(N/D) 2^F <= hi for big integers N, D >= 1 (the same
+/// series as exp_bounds, for an exponent that is not a product of 64-bit factors).
+inline void exp_bounds_ratio(const big_uint& n, const big_uint& d, unsigned fraction_bits, big_uint& lo, big_uint& hi) {
+    big_uint term_lo = big_uint::power_of_two(fraction_bits);
+    big_uint term_hi = term_lo;
+    lo = term_lo;
+    hi = term_hi;
+    if (n.is_zero()) return;
+    big_uint two_n = n;
+    two_n.shl(1);
+    const big_uint one = big_uint::from(1);
+    for (std::uint64_t k = 1;; ++k) {
+        big_uint dk = d;
+        dk.mul_small(k);
+        term_lo = term_lo * n;
+        term_lo.div_big(dk, false);
+        term_hi = term_hi * n;
+        term_hi.div_big(dk, true);
+        lo.add(term_lo);
+        hi.add(term_hi);
+        big_uint k_den = d;
+        k_den.mul_small(k + 1);
+        if (compare(term_hi, one) <= 0 && compare(k_den, two_n) >= 0) {
+            hi.add(term_hi);
+            return;
+        }
+    }
+}
+
 /// Whether W (alpha + e^x) < 1 for a uniform real W whose first `bits` bits
-/// are `prefix` (a multiple of 64 bits); further bits come from next_word().
-/// Exact: the precision doubles until the answer is certain.
-template <class NextWord>
-bool exact_less_than_inverse(NextWord&& next_word, big_uint prefix, unsigned bits, unsigned alpha,
-                             const exp_argument& x) {
+/// are `prefix`, with bounds(F, lo, hi) giving lo <= e^x 2^F <= hi; further
+/// bits come from next_word(). The precision doubles until the answer is certain.
+template <class NextWord, class Bounds>
+bool exact_less_than_inverse_with(NextWord&& next_word, big_uint prefix, unsigned bits, unsigned alpha, Bounds&& bounds) {
     big_uint lo;
     big_uint hi;
     while (true) {
         const unsigned fraction_bits = bits + 96;
-        exp_bounds(x, fraction_bits, lo, hi);
+        bounds(fraction_bits, lo, hi);
         if (alpha != 0) {
             const big_uint one = big_uint::power_of_two(fraction_bits);
             lo.add(one);
@@ -216,6 +291,24 @@ bool exact_less_than_inverse(NextWord&& next_word, big_uint prefix, unsigned bit
         }
         bits += 64 * more;
     }
+}
+
+/// Whether W < e^(-N/D) for a uniform real W whose first `bits` bits are
+/// `prefix` (N >= 0, D >= 1 big integers); exact, as exact_less_than_inverse.
+template <class NextWord>
+bool exact_less_than_exp_minus(NextWord&& next_word, big_uint prefix, unsigned bits, const big_uint& n, const big_uint& d) {
+    return exact_less_than_inverse_with(next_word, std::move(prefix), bits, 0,
+                                        [&](unsigned f, big_uint& lo, big_uint& hi) { exp_bounds_ratio(n, d, f, lo, hi); });
+}
+
+/// Whether W (alpha + e^x) < 1 for a uniform real W whose first `bits` bits
+/// are `prefix` (a multiple of 64 bits); further bits come from next_word().
+/// Exact: the precision doubles until the answer is certain.
+template <class NextWord>
+bool exact_less_than_inverse(NextWord&& next_word, big_uint prefix, unsigned bits, unsigned alpha,
+                             const exp_argument& x) {
+    return exact_less_than_inverse_with(next_word, std::move(prefix), bits, alpha,
+                                        [&x](unsigned f, big_uint& lo, big_uint& hi) { exp_bounds(x, f, lo, hi); });
 }
 
 /// floor(2^(64 + extra_bits) / (alpha + e^x)) exactly, for x > 0; the value

@@ -296,6 +296,7 @@ public:
         // B = 2 sigma^2 t^2 as num/den: 2 * n * d * t^2 over d^2; we use 2 n d t^2 (see operator()).
         const detail::u128 n = sigma2.numerator();
         const detail::u128 d = sigma2.denominator();
+        if (d == 1 && n <= std::numeric_limits<std::uint64_t>::max()) integer_n_ = static_cast<std::uint64_t>(n);
         fast_denominator_ = 1 + detail::bit_width(n) + detail::bit_width(d) + 2 * detail::bit_width(t_) <= 127;
         if (fast_denominator_) two_n_d_t2_ = 2 * n * d * t_ * t_;
         laplace_ = detail::geometric_digits(t_, 1);
@@ -306,6 +307,9 @@ public:
         (void)detail::checked_mul(wide_b_, t_, wide_b_);
         (void)detail::checked_mul(wide_b_, std::uint64_t{2}, wide_b_);
         (void)detail::checked_mul(wide_b_, std::uint64_t{32}, wide_b32_);
+        int b_exponent = 0;
+        const std::uint64_t b_top = detail::top_bits(wide_b_, b_exponent);
+        gamma_ = detail::exp_minus_fixed_ratio(b_top, b_exponent);
         narrow_ok_ = wide_b32_.bit_width() <= 190 && detail::bit_width(n) <= 94;
         if (narrow_ok_) {
             for (std::size_t i = 0; i < 3; ++i) {
@@ -336,19 +340,43 @@ public:
             const auto magnitude = static_cast<std::uint64_t>(y < 0 ? -y : y);
             // Accept with probability exp(-(|y| - sigma^2/t)^2 / (2 sigma^2))
             //   = exp(-(|y| t d - n)^2 / (2 n d t^2)).
+            if (integer_n_ != 0) {
+                // Integer sigma^2 = n < 2^64 (the lattice mechanisms): a = |y t - n| in 128 bits.
+                const u128 p = u128{magnitude} * t_;
+                const u128 a = p >= integer_n_ ? p - integer_n_ : integer_n_ - p;
+                if ((a >> 64) == 0) [[likely]] {
+                    const auto a64 = static_cast<std::uint64_t>(a);
+                    if (a64 == 0) return y;  // gamma = 0
+                    const int zeros = std::countl_zero(a64);
+                    const std::uint64_t fixed = gamma_.fixed(a64 << zeros, -zeros);
+                    if (fixed < fixed_limit) [[likely]] {
+                        std::uint64_t tie = 0;
+                        const int decided = detail::bernoulli_exp_minus_fixed(bits, fixed, tie);
+                        if (decided == 1) [[likely]] return y;
+                        if (decided == 2 && exact_tie(bits, tie, detail::to_big(a * a))) [[unlikely]] return y;
+                        continue;
+                    }
+                }
+            }
             const bool small_product =
                 detail::bit_width(magnitude) + detail::bit_width(t_) + detail::bit_width(d) <= 127;
             if (fast_denominator_ && small_product) {
                 const u128 p = u128{magnitude} * t_ * d;
                 const u128 a = p >= n ? p - n : n - p;
                 if (detail::bit_width(a) <= 64) {
-                    const u128 a2 = a * a;
-                    // gamma = a2 / (2 n d t^2) < 33: decide "Exp(1) > gamma" digit by digit.
-                    if (two_n_d_t2_ < (u128{1} << 126) && (a2 >> 5) < two_n_d_t2_) {
-                        if (detail::exponential_exceeds(bits, a2, two_n_d_t2_)) return y;
+                    if (a == 0) return y;  // gamma = 0
+                    int a_exponent = 0;
+                    const std::uint64_t a_top = detail::top_bits(a, a_exponent);
+                    const std::uint64_t fixed = gamma_.fixed(a_top, a_exponent);
+                    // gamma = a^2 / (2 n d t^2) < 40: the fixed-point test, exact on its rare ties.
+                    if (fixed < fixed_limit) [[likely]] {
+                        std::uint64_t tie = 0;
+                        const int decided = detail::bernoulli_exp_minus_fixed(bits, fixed, tie);
+                        if (decided == 1) [[likely]] return y;
+                        if (decided == 2 && exact_tie(bits, tie, detail::to_big(a * a))) [[unlikely]] return y;
                         continue;
                     }
-                    if (detail::bernoulli_exp_ratio<u128>(g, a2, two_n_d_t2_)) return y;
+                    if (detail::bernoulli_exp_ratio<u128>(g, a * a, two_n_d_t2_)) return y;
                     continue;
                 }
             }
@@ -391,14 +419,33 @@ private:
         }
         ok = ok && detail::checked_mul(a, a, a2);
         if (!ok) throw overflow_error("dpkit::discrete_gaussian_distribution: intermediate exceeds 512 bits");
-        // gamma = a2 / (2 n d t^2) < 32: exponential digits; otherwise CKS20 Algorithm 1.
-        if (a2 < b32) return detail::exponential_exceeds(bits, a2, b);
+        // gamma = a2 / (2 n d t^2) < 40: the fixed-point test; otherwise CKS20 Algorithm 1.
+        if (a.is_zero()) return true;
+        int a_exponent = 0;
+        const std::uint64_t a_top = detail::top_bits(a, a_exponent);
+        const std::uint64_t fixed = gamma_.fixed(a_top, a_exponent);
+        if (fixed < fixed_limit) {
+            std::uint64_t tie = 0;
+            const int decided = detail::bernoulli_exp_minus_fixed(bits, fixed, tie);
+            return decided == 1 || (decided == 2 && exact_tie(bits, tie, detail::to_big(a2)));
+        }
+        (void)b32;
         return detail::bernoulli_exp_ratio<w>(bits.generator(), a2, b);
     }
 
+    /// W < e^(-a2 / B) for the uniform W whose 64-bit prefix is u (exact, at growing precision).
+    template <class Pool>
+    [[gnu::noinline]] bool exact_tie(Pool& bits, std::uint64_t u, const detail::big_uint& a2) const {
+        return detail::exact_less_than_exp_minus([&] { return bits.word(); }, detail::big_uint::from(u), 64, a2,
+                                                 detail::to_big(wide_b_));
+    }
+
+    static constexpr std::uint64_t fixed_limit = std::uint64_t{40} << 24;
     static constexpr const char* who = "dpkit::discrete_gaussian_distribution";
     rational sigma2_;
+    detail::exp_minus_fixed_ratio gamma_;
     std::uint64_t t_ = 1;
+    std::uint64_t integer_n_ = 0;  // sigma^2 when it is an integer below 2^64, else 0
     bool fast_denominator_ = false;
     detail::u128 two_n_d_t2_ = 0;
     detail::geometric_digits laplace_;
