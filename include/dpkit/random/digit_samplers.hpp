@@ -135,29 +135,40 @@ public:
     /// lattice scales their 64 bits fill exactly one word.)
     template <class Pool>
     std::uint64_t operator()(Pool& bits) const {
-        bool unused = false;
-        return magnitude<false>(bits, unused);
+        std::uint64_t unused = 0;
+        return magnitude<0>(bits, unused);
     }
 
     /// One discrete Laplace variable, P[z] proportional to e^(-|z| s/t): a
     /// geometric magnitude and a sign, rejecting "-0" (CKS20 Algorithm 2).
     template <class Pool>
     std::int64_t signed_draw(Pool& bits) const {
+        std::uint64_t unused = 0;
+        return signed_draw_with<0>(bits, unused);
+    }
+
+    /// signed_draw, and Extra (< 48) further fresh random bits in `extra`
+    /// (taken with the draw's own bits, for the caller's next decision).
+    template <int Extra, class Pool>
+    std::int64_t signed_draw_with(Pool& bits, std::uint64_t& extra) const {
         while (true) {
             note_iteration(bits);
-            bool negative = false;
-            const std::uint64_t y = magnitude<true>(bits, negative);
+            std::uint64_t more = 0;
+            const std::uint64_t y = magnitude<1 + Extra>(bits, more);
+            const bool negative = (more & 1u) != 0;
             if (negative && y == 0) continue;
+            extra = more >> 1;
             return negative ? -static_cast<std::int64_t>(y) : static_cast<std::int64_t>(y);
         }
     }
 
 private:
-    /// A geometric variable and, if WithSign, a fair sign bit. The bits for the
-    /// tail test, the low block, its first acceptance byte and the sign are
-    /// taken in one request when they fit in 64 (each bit still decides one thing).
-    template <bool WithSign, class Pool>
-    std::uint64_t magnitude(Pool& bits, bool& negative) const {
+    /// A geometric variable and Extra (< 64) further random bits in `extra`. The
+    /// bits for the tail test, the low block, its first acceptance byte and the
+    /// extra ones are taken in one request when they fit in 64 (each bit still
+    /// decides one thing only).
+    template <int Extra, class Pool>
+    std::uint64_t magnitude(Pool& bits, std::uint64_t& extra) const {
         std::uint64_t y = 0;
         std::uint32_t ties = 0;
         if (digits_ > 0) {
@@ -175,14 +186,14 @@ private:
         }
         if (ties != 0) [[unlikely]] y = resolve_ties(bits, y, ties);
         const int low_part = low_bits_ > 0 ? low_bits_ + 8 : 0;
-        if (tail_small_ && 8 + low_part + (WithSign ? 1 : 0) <= 64) [[likely]] {
-            std::uint64_t w = bits.take(8 + low_part + (WithSign ? 1 : 0));
+        if (tail_small_ && 8 + low_part + Extra <= 64) [[likely]] {
+            std::uint64_t w = bits.take(8 + low_part + Extra);
             const std::uint64_t tail_byte = w & 0xff;
             if (tail_byte <= (tail_prefix_ >> 56)) [[unlikely]] {
                 if (tail_tie(bits, tail_byte)) y = add_tail(bits, y);
             }
             w >>= 8;
-            if constexpr (WithSign) negative = ((w >> low_part) & 1u) != 0;
+            if constexpr (Extra > 0) extra = (w >> low_part) & ((std::uint64_t{1} << Extra) - 1);
             if (low_bits_ > 0) {
                 std::uint64_t low = w & ((std::uint64_t{1} << low_bits_) - 1);
                 std::uint64_t r = (w >> low_bits_) & 0xff;
@@ -212,7 +223,7 @@ private:
                 }
             }
         }
-        if constexpr (WithSign) negative = bits.take(1) != 0;
+        if constexpr (Extra > 0) extra = bits.take(Extra);
         return y;
     }
 
@@ -526,8 +537,10 @@ big_uint to_big(const wide_uint<L>& v) {
 /// approximation, exact because every uncertain case goes to exact arithmetic.
 /// Returns 1 (accept) or 0 (reject), or 2 with W's 64-bit prefix in `tie` for
 /// the caller to decide exactly (kept out of line: it is rare).
+/// `first16` holds W's first 16 bits (drawn by the caller).
 template <class Pool>
-[[gnu::always_inline]] inline int bernoulli_exp_minus_fixed(Pool& bits, std::uint64_t g, std::uint64_t& tie) {
+[[gnu::always_inline]] inline int bernoulli_exp_minus_fixed(Pool& bits, std::uint64_t g, std::uint64_t first16,
+                                                            std::uint64_t& tie) {
     const auto& tables = exp_minus_fixed_tables::get();
     using M = exp_minus_fixed_tables;
     const std::uint64_t p =
@@ -537,7 +550,7 @@ template <class Pool>
     const std::uint64_t lo = p >= cut ? p - cut : 0;
     const u128 p_up = static_cast<u128>(p) + (1u << 11);
     const u128 hi = p_up + (p_up >> 22) + 1;
-    const std::uint64_t r = bits.take(16);
+    const std::uint64_t r = first16;
     if ((static_cast<u128>(r + 1) << 48) <= lo) [[likely]] return 1;
     if ((static_cast<u128>(r) << 48) >= hi) [[likely]] return 0;
     const std::uint64_t u = (r << 48) | bits.take(48);

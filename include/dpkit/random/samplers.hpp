@@ -336,7 +336,8 @@ public:
         const u128 d = sigma2_.denominator();
         while (true) {
             detail::note_iteration(bits);
-            const std::int64_t y = laplace_.signed_draw(bits);
+            std::uint64_t first16 = 0;  // the acceptance test's first 16 bits, drawn with y's
+            const std::int64_t y = laplace_.signed_draw_with<16>(bits, first16);
             const auto magnitude = static_cast<std::uint64_t>(y < 0 ? -y : y);
             // Accept with probability exp(-(|y| - sigma^2/t)^2 / (2 sigma^2))
             //   = exp(-(|y| t d - n)^2 / (2 n d t^2)).
@@ -351,7 +352,7 @@ public:
                     const std::uint64_t fixed = gamma_.fixed(a64 << zeros, -zeros);
                     if (fixed < fixed_limit) [[likely]] {
                         std::uint64_t tie = 0;
-                        const int decided = detail::bernoulli_exp_minus_fixed(bits, fixed, tie);
+                        const int decided = detail::bernoulli_exp_minus_fixed(bits, fixed, first16, tie);
                         if (decided == 1) [[likely]] return y;
                         if (decided == 2 && exact_tie(bits, tie, detail::to_big(a * a))) [[unlikely]] return y;
                         continue;
@@ -371,7 +372,7 @@ public:
                     // gamma = a^2 / (2 n d t^2) < 40: the fixed-point test, exact on its rare ties.
                     if (fixed < fixed_limit) [[likely]] {
                         std::uint64_t tie = 0;
-                        const int decided = detail::bernoulli_exp_minus_fixed(bits, fixed, tie);
+                        const int decided = detail::bernoulli_exp_minus_fixed(bits, fixed, first16, tie);
                         if (decided == 1) [[likely]] return y;
                         if (decided == 2 && exact_tie(bits, tie, detail::to_big(a * a))) [[unlikely]] return y;
                         continue;
@@ -380,7 +381,7 @@ public:
                     continue;
                 }
             }
-            if (accept_wide(bits, magnitude)) return y;
+            if (accept_wide(bits, magnitude, first16)) return y;
         }
     }
 
@@ -388,18 +389,18 @@ private:
     using wide = detail::wide_uint<8>;
 
     template <class Pool>
-    bool accept_wide(Pool& bits, std::uint64_t magnitude) const {
+    bool accept_wide(Pool& bits, std::uint64_t magnitude, std::uint64_t first16) const {
         // 192 bits when they suffice (a < 2^95 and 32 * 2 n d t^2 < 2^190): the
         // common case of large vectors' variances; 512 bits otherwise.
         if (narrow_ok_ && 64 + detail::bit_width(t_) + detail::bit_width(sigma2_.denominator()) -
                                   static_cast<int>(std::countl_zero(magnitude)) <= 94) {
-            return accept_in<3>(bits, magnitude, narrow_b_, narrow_b32_);
+            return accept_in<3>(bits, magnitude, first16, narrow_b_, narrow_b32_);
         }
-        return accept_in<8>(bits, magnitude, wide_b_, wide_b32_);
+        return accept_in<8>(bits, magnitude, first16, wide_b_, wide_b32_);
     }
 
     template <std::size_t L, class Pool>
-    bool accept_in(Pool& bits, std::uint64_t magnitude, const detail::wide_uint<L>& b,
+    bool accept_in(Pool& bits, std::uint64_t magnitude, std::uint64_t first16, const detail::wide_uint<L>& b,
                    const detail::wide_uint<L>& b32) const {
         using w = detail::wide_uint<L>;
         const w n = w::from(sigma2_.numerator());
@@ -426,7 +427,7 @@ private:
         const std::uint64_t fixed = gamma_.fixed(a_top, a_exponent);
         if (fixed < fixed_limit) {
             std::uint64_t tie = 0;
-            const int decided = detail::bernoulli_exp_minus_fixed(bits, fixed, tie);
+            const int decided = detail::bernoulli_exp_minus_fixed(bits, fixed, first16, tie);
             return decided == 1 || (decided == 2 && exact_tie(bits, tie, detail::to_big(a2)));
         }
         (void)b32;
