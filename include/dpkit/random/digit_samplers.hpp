@@ -29,7 +29,11 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <random>
+#include <utility>
 
 #include "../detail/int128.hpp"
 #include "../detail/wide_uint.hpp"
@@ -328,6 +332,25 @@ private:
     std::array<std::uint64_t, 24> prefix_{};
 };
 
+/// The geometric_digits for scale t/s, built once per process for each distinct
+/// scale and shared (thread-safe): constructing a distribution for a scale seen
+/// before costs a lookup instead of the exact table computation. The cache holds
+/// at most 1024 scales; when full it starts afresh (tables in use stay alive).
+inline std::shared_ptr<const geometric_digits> shared_geometric_digits(std::uint64_t t, std::uint64_t s) {
+    static std::mutex mutex;
+    static std::map<std::pair<std::uint64_t, std::uint64_t>, std::shared_ptr<const geometric_digits>> cache;
+    const std::pair<std::uint64_t, std::uint64_t> key{t, s};
+    {
+        const std::lock_guard<std::mutex> lock(mutex);
+        const auto it = cache.find(key);
+        if (it != cache.end()) return it->second;
+    }
+    auto built = std::make_shared<const geometric_digits>(t, s);  // outside the lock: the slow part
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (cache.size() >= 1024) cache.clear();
+    return cache.emplace(key, std::move(built)).first->second;
+}
+
 /// Exact 64-bit prefixes of the constants the exponential-digit test needs:
 /// e^(-j) for j = 1..integer_count, and 1 / (1 + e^(2^-i)) for i = 1..fraction_count.
 struct exponential_digit_tables {
@@ -524,6 +547,20 @@ big_uint to_big(const wide_uint<L>& v) {
     return r;
 }
 
+/// The bounds lo <= 2^64 e^(-gamma) <= hi of bernoulli_exp_minus_fixed, for
+/// gamma's fixed-point value G < 40 2^24 (see there).
+inline void exp_minus_fixed_bounds(std::uint64_t g, std::uint64_t& lo, u128& hi) noexcept {
+    const auto& tables = exp_minus_fixed_tables::get();
+    using M = exp_minus_fixed_tables;
+    const std::uint64_t p =
+        M::mul_high(M::mul_high(tables.whole[static_cast<std::size_t>(g >> 24)], tables.chunk[0][(g >> 16) & 0xff]),
+                    M::mul_high(tables.chunk[1][(g >> 8) & 0xff], tables.chunk[2][g & 0xff]));
+    const std::uint64_t cut = (p >> 23) + 1;
+    lo = p >= cut ? p - cut : 0;
+    const u128 p_up = static_cast<u128>(p) + (1u << 11);
+    hi = p_up + (p_up >> 22) + 1;
+}
+
 /// Bernoulli(e^(-gamma)) from gamma's fixed-point value G = floor(gamma' 2^24)
 /// (exp_minus_fixed_ratio, so gamma lies in [(G - 1) 2^-24, (G + 2) 2^-24]),
 /// G < 40 2^24: a product P of four table entries (exp_minus_fixed_tables)
@@ -541,15 +578,9 @@ big_uint to_big(const wide_uint<L>& v) {
 template <class Pool>
 [[gnu::always_inline]] inline int bernoulli_exp_minus_fixed(Pool& bits, std::uint64_t g, std::uint64_t first16,
                                                             std::uint64_t& tie) {
-    const auto& tables = exp_minus_fixed_tables::get();
-    using M = exp_minus_fixed_tables;
-    const std::uint64_t p =
-        M::mul_high(M::mul_high(tables.whole[static_cast<std::size_t>(g >> 24)], tables.chunk[0][(g >> 16) & 0xff]),
-                    M::mul_high(tables.chunk[1][(g >> 8) & 0xff], tables.chunk[2][g & 0xff]));
-    const std::uint64_t cut = (p >> 23) + 1;
-    const std::uint64_t lo = p >= cut ? p - cut : 0;
-    const u128 p_up = static_cast<u128>(p) + (1u << 11);
-    const u128 hi = p_up + (p_up >> 22) + 1;
+    std::uint64_t lo = 0;
+    u128 hi = 0;
+    exp_minus_fixed_bounds(g, lo, hi);
     const std::uint64_t r = first16;
     if ((static_cast<u128>(r + 1) << 48) <= lo) [[likely]] return 1;
     if ((static_cast<u128>(r) << 48) >= hi) [[likely]] return 0;

@@ -62,13 +62,24 @@ struct big_uint {
         return *this;
     }
 
+    /// floor((high 2^64 + low) / k) and the remainder, for high < k.
+    static std::uint64_t div_step(std::uint64_t high, std::uint64_t low, std::uint64_t k, std::uint64_t& rem) noexcept {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+        std::uint64_t q = 0;
+        __asm__("divq %[k]" : "=a"(q), "=d"(rem) : "a"(low), "d"(high), [k] "r"(k));
+        return q;
+#else
+        const u128 cur = (static_cast<u128>(high) << 64) | low;
+        rem = static_cast<std::uint64_t>(cur % k);
+        return static_cast<std::uint64_t>(cur / k);
+#endif
+    }
+
     /// *this = floor(*this / k) or ceil(*this / k), k >= 1.
     big_uint& div_small(std::uint64_t k, bool round_up) {
-        u128 rem = 0;
+        std::uint64_t rem = 0;
         for (std::size_t i = limb.size(); i-- > 0;) {
-            const u128 cur = (rem << 64) | limb[i];
-            limb[i] = static_cast<std::uint64_t>(cur / k);
-            rem = cur % k;
+            limb[i] = div_step(rem, limb[i], k, rem);
         }
         trim();
         if (round_up && rem != 0) add(from(1));
@@ -128,8 +139,22 @@ struct big_uint {
         if (d.limb.size() == 1) return div_small(d.limb[0], round_up);
         big_uint q;
         q.limb.assign(limb.size(), 0);
+        // The remainder starts as the bits above the last bit_length(d) - 1 positions (less than d).
+        const int start = bit_length() - d.bit_length() + 1;
         big_uint rem;
-        for (int i = bit_length(); i-- > 0;) {
+        if (start <= 0) {
+            rem = *this;
+        } else {
+            rem.limb.assign(limb.begin() + start / 64, limb.end());
+            const int r = start % 64;
+            if (r != 0) {
+                for (std::size_t j = 0; j < rem.limb.size(); ++j) {
+                    rem.limb[j] = (rem.limb[j] >> r) | (j + 1 < rem.limb.size() ? rem.limb[j + 1] << (64 - r) : 0);
+                }
+            }
+            rem.trim();
+        }
+        for (int i = start; i-- > 0;) {
             std::uint64_t carry = bit(i) ? 1u : 0u;  // rem = 2 rem + bit i
             for (auto& x : rem.limb) {
                 const std::uint64_t next = x >> 63;
@@ -324,16 +349,11 @@ inline std::uint64_t exact_scaled_inverse(unsigned alpha, const exp_argument& x,
             hi.add(one);
         }
         const big_uint limit = big_uint::power_of_two(64 + extra_bits + fraction_bits);
-        // The largest c < 2^64 with c * d <= limit, bit by bit.
+        // The largest c < 2^64 with c * d <= limit: min(2^64 - 1, floor(limit / d)).
         auto largest = [&](const big_uint& d) {
-            std::uint64_t c = 0;
-            for (int b = 63; b >= 0; --b) {
-                const std::uint64_t candidate = c | (std::uint64_t{1} << b);
-                big_uint p = d;
-                p.mul_small(candidate);
-                if (compare(p, limit) <= 0) c = candidate;
-            }
-            return c;
+            big_uint q = limit;
+            q.div_big(d, false);
+            return q.limb.size() > 1 ? ~std::uint64_t{0} : (q.is_zero() ? 0 : q.limb[0]);
         };
         const std::uint64_t from_hi = largest(hi);  // floor of a lower bound
         const std::uint64_t from_lo = largest(lo);  // floor of an upper bound

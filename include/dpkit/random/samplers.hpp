@@ -27,6 +27,7 @@
 #include <concepts>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <random>
 
 #include "../detail/format.hpp"
@@ -215,30 +216,30 @@ public:
     template <std::uniform_random_bit_generator G>
     std::uint64_t operator()(G& g) const {
         detail::bit_pool<G> bits(g);
-        return digits_(bits);
+        return (*digits_)(bits);
     }
 
     /// One draw from bits of an existing pool (for batches).
     template <class Pool>
     std::uint64_t draw(Pool& bits) const {
-        return digits_(bits);
+        return (*digits_)(bits);
     }
 
 private:
     static constexpr const char* who = "dpkit::geometric_exp_distribution";
 
-    static detail::geometric_digits checked(const rational& gamma) {
+    static std::shared_ptr<const detail::geometric_digits> checked(const rational& gamma) {
         if (gamma.is_zero()) detail::throw_invalid(who, "gamma must be > 0", 0.0);
         if (!detail::fits_u64(gamma.numerator()) || !detail::fits_u64(gamma.denominator())) {
             detail::throw_invalid(who, "gamma's numerator and denominator must be below 2^64", gamma.to_double());
         }
         if (gamma.to_double() < 0x1p-56) detail::throw_invalid(who, "gamma must be >= 2^-56", gamma.to_double());
-        return detail::geometric_digits(static_cast<std::uint64_t>(gamma.denominator()),
+        return detail::shared_geometric_digits(static_cast<std::uint64_t>(gamma.denominator()),
                                         static_cast<std::uint64_t>(gamma.numerator()));
     }
 
     rational gamma_;
-    detail::geometric_digits digits_;
+    std::shared_ptr<const detail::geometric_digits> digits_;
 };
 
 /// Discrete Laplace distribution on the integers with rational scale b:
@@ -253,20 +254,20 @@ public:
     template <std::uniform_random_bit_generator G>
     std::int64_t operator()(G& g) const {
         detail::bit_pool<G> bits(g);
-        return digits_.signed_draw(bits);
+        return digits_->signed_draw(bits);
     }
 
     /// One draw from bits of an existing pool (for batches: the pool's unused
     /// bits carry over to the next draw).
     template <class Pool>
     std::int64_t draw(Pool& bits) const {
-        return digits_.signed_draw(bits);
+        return digits_->signed_draw(bits);
     }
 
 private:
     static constexpr const char* who = "dpkit::discrete_laplace_distribution";
 
-    static detail::geometric_digits checked(const rational& scale) {
+    static std::shared_ptr<const detail::geometric_digits> checked(const rational& scale) {
         if (scale.is_zero()) detail::throw_invalid(who, "scale must be > 0", 0.0);
         if (!detail::fits_u64(scale.numerator()) || !detail::fits_u64(scale.denominator())) {
             detail::throw_invalid(who, "scale's numerator and denominator must be below 2^64", scale.to_double());
@@ -274,12 +275,12 @@ private:
         if (scale.numerator() > (scale.denominator() << 56)) {
             detail::throw_invalid(who, "scale must be <= 2^56", scale.to_double());
         }
-        return detail::geometric_digits(static_cast<std::uint64_t>(scale.numerator()),
+        return detail::shared_geometric_digits(static_cast<std::uint64_t>(scale.numerator()),
                                         static_cast<std::uint64_t>(scale.denominator()));
     }
 
     rational scale_;
-    detail::geometric_digits digits_;
+    std::shared_ptr<const detail::geometric_digits> digits_;
 };
 
 /// Discrete Gaussian distribution on the integers with rational variance
@@ -299,7 +300,7 @@ public:
         if (d == 1 && n <= std::numeric_limits<std::uint64_t>::max()) integer_n_ = static_cast<std::uint64_t>(n);
         fast_denominator_ = 1 + detail::bit_width(n) + detail::bit_width(d) + 2 * detail::bit_width(t_) <= 127;
         if (fast_denominator_) two_n_d_t2_ = 2 * n * d * t_ * t_;
-        laplace_ = detail::geometric_digits(t_, 1);
+        laplace_ = detail::shared_geometric_digits(t_, 1);
         // 2 n d t^2 and 32 times it in 512 bits (n, d < 2^128, t <= 2^51: no overflow).
         wide_b_ = wide::from(n);
         (void)detail::checked_mul(wide_b_, wide::from(d), wide_b_);
@@ -334,10 +335,11 @@ public:
         auto& g = bits.generator();
         const u128 n = sigma2_.numerator();
         const u128 d = sigma2_.denominator();
+        const detail::geometric_digits& laplace = *laplace_;
         while (true) {
             detail::note_iteration(bits);
             std::uint64_t first16 = 0;  // the acceptance test's first 16 bits, drawn with y's
-            const std::int64_t y = laplace_.signed_draw_with<16>(bits, first16);
+            const std::int64_t y = laplace.signed_draw_with<16>(bits, first16);
             const auto magnitude = static_cast<std::uint64_t>(y < 0 ? -y : y);
             // Accept with probability exp(-(|y| - sigma^2/t)^2 / (2 sigma^2))
             //   = exp(-(|y| t d - n)^2 / (2 n d t^2)).
@@ -449,7 +451,7 @@ private:
     std::uint64_t integer_n_ = 0;  // sigma^2 when it is an integer below 2^64, else 0
     bool fast_denominator_ = false;
     detail::u128 two_n_d_t2_ = 0;
-    detail::geometric_digits laplace_;
+    std::shared_ptr<const detail::geometric_digits> laplace_;
     wide wide_b_;
     wide wide_b32_;
     bool narrow_ok_ = false;
