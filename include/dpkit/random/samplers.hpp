@@ -14,7 +14,10 @@
 ///    sign and "-0" rejection of CKS20 Algorithm 2; the CKS20 Algorithm 2
 ///    sampler remains as detail::discrete_laplace_cks (the reference);
 ///  - discrete Gaussian: CKS20 Algorithm 3 with the digit-based Laplace as the
-///    proposal and its acceptance test decided by exponential digits.
+///    proposal and its acceptance test Bernoulli(exp(-gamma)) decided against
+///    fixed-point bounds on exp(-gamma), falling back to exact arithmetic when
+///    the first 64 random bits do not decide it (Knuth-Yao lazy comparison;
+///    digit_samplers.hpp). Tables are shared between distributions of the same scale.
 /// Random bits come from a bit_pool (bits.hpp): one 64-bit generator word
 /// feeds several decisions. None of these samplers is timing-safe: the work
 /// (bits and loop iterations) depends on the value drawn (see timing_safe.hpp).
