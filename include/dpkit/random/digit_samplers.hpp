@@ -101,13 +101,17 @@ inline std::uint64_t swar_less(std::uint64_t r, std::uint64_t c) noexcept {
     const std::uint64_t ge = (r & ~c & h) | (~(r ^ c) & low_ge);
     return swar_mask(~ge & h);
 }
-/// Bit j set iff byte j of r == byte j of c, for the first `count` bytes.
-inline std::uint32_t swar_equal(std::uint64_t r, std::uint64_t c, int count) noexcept {
+/// The top bit of byte j set iff byte j of r == byte j of c (all 8 bytes).
+inline std::uint64_t swar_equal_bytes(std::uint64_t r, std::uint64_t c) noexcept {
     constexpr std::uint64_t h = 0x8080808080808080ull;
     const std::uint64_t z = r ^ c;
     const std::uint64_t nonzero = (((z & ~h) + ~h) | z) & h;
+    return ~nonzero & h;
+}
+/// Bit j set iff byte j of r == byte j of c, for the first `count` bytes.
+inline std::uint32_t swar_equal(std::uint64_t r, std::uint64_t c, int count) noexcept {
     const std::uint32_t used = count >= 8 ? 0xffu : ((1u << count) - 1);
-    return swar_mask(~nonzero & h) & used;
+    return swar_mask(swar_equal_bytes(r, c)) & used;
 }
 
 /// Geometric variables Y on {0, 1, ...} with P[Y = k] proportional to e^(-k s/t)
@@ -161,14 +165,22 @@ public:
     /// (taken with the draw's own bits, for the caller's next decision).
     template <int Extra, class Pool>
     std::int64_t signed_draw_with(Pool& bits, std::uint64_t& extra) const {
+        bool negative = false;
+        const std::uint64_t y = magnitude_and_sign<Extra>(bits, negative, extra);
+        return negative ? -static_cast<std::int64_t>(y) : static_cast<std::int64_t>(y);
+    }
+
+    /// The magnitude |z| and sign of signed_draw_with's z (z = -|z| when negative).
+    template <int Extra, class Pool>
+    std::uint64_t magnitude_and_sign(Pool& bits, bool& negative, std::uint64_t& extra) const {
         while (true) {
             note_iteration(bits);
             std::uint64_t more = 0;
             const std::uint64_t y = magnitude<1 + Extra>(bits, more);
-            const bool negative = (more & 1u) != 0;
+            negative = (more & 1u) != 0;
             if (negative && y == 0) continue;
             extra = more >> 1;
-            return negative ? -static_cast<std::int64_t>(y) : static_cast<std::int64_t>(y);
+            return y;
         }
     }
 
@@ -186,7 +198,8 @@ private:
             const int first = digits_ < 8 ? digits_ : 8;
             const std::uint64_t r = bits.take(8 * first);
             y = swar_less(r, tops_) << low_bits_;
-            ties = swar_equal(r, tops_, first);
+            const std::uint64_t used_bytes = first >= 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * first)) - 1;
+            if ((swar_equal_bytes(r, tops_) & used_bytes) != 0) [[unlikely]] ties = swar_equal(r, tops_, first);
             for (int j = 8; j < digits_; ++j) {
                 const std::uint64_t top = prefix_[static_cast<std::size_t>(j)] >> 56;
                 const std::uint64_t byte = bits.take(8);
@@ -588,8 +601,8 @@ template <class Pool>
     u128 hi = 0;
     exp_minus_fixed_bounds(g, lo, hi);
     const std::uint64_t r = first16;
-    if ((static_cast<u128>(r + 1) << 48) <= lo) [[likely]] return 1;
-    if ((static_cast<u128>(r) << 48) >= hi) [[likely]] return 0;
+    if (r < (lo >> 48)) [[likely]] return 1;                                // (r + 1) 2^48 <= lo
+    if (r > static_cast<std::uint64_t>((hi - 1) >> 48)) [[likely]] return 0;  // r 2^48 >= hi
     const std::uint64_t u = (r << 48) | bits.take(48);
     if (static_cast<u128>(u) + 1 <= lo) return 1;
     if (u >= hi) return 0;

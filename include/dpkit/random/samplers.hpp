@@ -26,6 +26,7 @@
 /// represented in 64 bits throws dpkit::overflow_error (for accepted parameters
 /// this has probability below 2^-80 per draw).
 
+#include <algorithm>
 #include <bit>
 #include <concepts>
 #include <cstdint>
@@ -300,7 +301,11 @@ public:
         // B = 2 sigma^2 t^2 as num/den: 2 * n * d * t^2 over d^2; we use 2 n d t^2 (see operator()).
         const detail::u128 n = sigma2.numerator();
         const detail::u128 d = sigma2.denominator();
-        if (d == 1 && n <= std::numeric_limits<std::uint64_t>::max()) integer_n_ = static_cast<std::uint64_t>(n);
+        if (d == 1 && detail::bit_width(n) <= 126) {
+            integer_n_ = n;
+            // |y| t < 2^127 keeps y t - n in 128 bits.
+            integer_limit_ = static_cast<std::uint64_t>(std::min<detail::u128>((detail::u128{1} << 127) / t_, detail::u128{1} << 63));
+        }
         fast_denominator_ = 1 + detail::bit_width(n) + detail::bit_width(d) + 2 * detail::bit_width(t_) <= 127;
         if (fast_denominator_) two_n_d_t2_ = 2 * n * d * t_ * t_;
         laplace_ = detail::shared_geometric_digits(t_, 1);
@@ -342,26 +347,34 @@ public:
         while (true) {
             detail::note_iteration(bits);
             std::uint64_t first16 = 0;  // the acceptance test's first 16 bits, drawn with y's
-            const std::int64_t y = laplace.signed_draw_with<16>(bits, first16);
-            const auto magnitude = static_cast<std::uint64_t>(y < 0 ? -y : y);
+            bool negative = false;
+            const std::uint64_t magnitude = laplace.magnitude_and_sign<16>(bits, negative, first16);
+            const std::int64_t y = negative ? -static_cast<std::int64_t>(magnitude) : static_cast<std::int64_t>(magnitude);
             // Accept with probability exp(-(|y| - sigma^2/t)^2 / (2 sigma^2))
             //   = exp(-(|y| t d - n)^2 / (2 n d t^2)).
-            if (integer_n_ != 0) {
-                // Integer sigma^2 = n < 2^64 (the lattice mechanisms): a = |y t - n| in 128 bits.
+            if (magnitude < integer_limit_) [[likely]] {  // 0 unless sigma^2 is an integer below 2^126
+                // Integer sigma^2 = n < 2^126 (the lattice mechanisms): a = |y t - n| in 128 bits.
                 const u128 p = u128{magnitude} * t_;
                 const u128 a = p >= integer_n_ ? p - integer_n_ : integer_n_ - p;
-                if ((a >> 64) == 0) [[likely]] {
-                    const auto a64 = static_cast<std::uint64_t>(a);
-                    if (a64 == 0) return y;  // gamma = 0
-                    const int zeros = std::countl_zero(a64);
-                    const std::uint64_t fixed = gamma_.fixed(a64 << zeros, -zeros);
-                    if (fixed < fixed_limit) [[likely]] {
-                        std::uint64_t tie = 0;
-                        const int decided = detail::bernoulli_exp_minus_fixed(bits, fixed, first16, tie);
-                        if (decided == 1) [[likely]] return y;
-                        if (decided == 2 && exact_tie(bits, tie, detail::to_big(a * a))) [[unlikely]] return y;
-                        continue;
-                    }
+                const auto a_high = static_cast<std::uint64_t>(a >> 64);
+                const auto a_low = static_cast<std::uint64_t>(a);
+                if ((a_high | a_low) == 0) return y;  // gamma = 0
+                int a_exponent = 0;
+                std::uint64_t a_top = 0;
+                if (a_high == 0) [[likely]] {
+                    const int zeros = std::countl_zero(a_low);
+                    a_top = a_low << zeros;
+                    a_exponent = -zeros;
+                } else {
+                    a_top = detail::top_bits(a, a_exponent);
+                }
+                const std::uint64_t fixed = gamma_.fixed(a_top, a_exponent);
+                if (fixed < fixed_limit) [[likely]] {
+                    std::uint64_t tie = 0;
+                    const int decided = detail::bernoulli_exp_minus_fixed(bits, fixed, first16, tie);
+                    if (decided == 1) [[likely]] return y;
+                    if (decided == 2 && exact_tie(bits, tie, detail::to_big(a) * detail::to_big(a))) [[unlikely]] return y;
+                    continue;
                 }
             }
             const bool small_product =
@@ -451,7 +464,8 @@ private:
     rational sigma2_;
     detail::exp_minus_fixed_ratio gamma_;
     std::uint64_t t_ = 1;
-    std::uint64_t integer_n_ = 0;  // sigma^2 when it is an integer below 2^64, else 0
+    detail::u128 integer_n_ = 0;       // sigma^2 when it is an integer below 2^126, else 0
+    std::uint64_t integer_limit_ = 0;  // |y| below which |y| t - sigma^2 fits 128 bits
     bool fast_denominator_ = false;
     detail::u128 two_n_d_t2_ = 0;
     std::shared_ptr<const detail::geometric_digits> laplace_;
