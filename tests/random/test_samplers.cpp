@@ -592,7 +592,10 @@ std::int64_t previous_gaussian(dpkit::insecure_seeded_generator& g, std::uint64_
         const auto m = static_cast<std::uint64_t>(y < 0 ? -y : y);
         const u128 p = u128{m} * t;
         const u128 a = p >= sigma2 ? p - sigma2 : sigma2 - p;
-        if (dpkit::detail::exponential_exceeds(bits, a * a, two_n_t2)) return y;
+        // gamma < 32: exponential digits; otherwise CKS20 Algorithm 1 (as the previous sampler did).
+        const bool accept = ((a * a) >> 5) < two_n_t2 ? dpkit::detail::exponential_exceeds(bits, a * a, two_n_t2)
+                                                      : dpkit::detail::bernoulli_exp_ratio<u128>(g, a * a, two_n_t2);
+        if (accept) return y;
     }
 }
 
