@@ -6,9 +6,11 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "../support/dpkit_catch.hpp"
+#include "../support/stats.hpp"
 
 using namespace dpkit;
 
@@ -175,4 +177,102 @@ TEST_CASE("clipped_row_sum releases: coverage per coordinate, the mean in range,
     CHECK_THROWS_AS(s.release_mean(small, gaussian_noise{epsilon{1}, delta{1e-6}}, 0.9, g, "mean"), budget_exhausted);
     CHECK(small.ledger().empty());
     CHECK_FALSE(s.is_released());
+}
+
+namespace {
+
+/// Counts of x / w in quarter-sigma bins (bin k holds [k w, (k + 1) w)), bins beyond +-3 sigma pooled.
+std::vector<double> quarter_sigma_bins(const Eigen::VectorXd& x, double sigma) {
+    std::vector<double> counts(26, 0.0);
+    for (Eigen::Index i = 0; i < x.size(); ++i) {
+        const double k = std::floor(x(i) / (sigma / 4));
+        counts[static_cast<std::size_t>(std::clamp(k, -13.0, 12.0) + 13)] += 1;
+    }
+    return counts;
+}
+
+/// G-test p-value of bin counts against the normal N(0, sigma^2) masses of the same bins.
+double normal_fit(const std::vector<double>& counts, double sigma_true, double sigma_bins) {
+    double n = 0;
+    for (double c : counts) n += c;
+    auto cdf = [&](double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); };
+    double g = 0;
+    for (std::size_t j = 0; j < counts.size(); ++j) {
+        const double k = static_cast<double>(j) - 13;
+        const double lo = j == 0 ? -INFINITY : k * sigma_bins / 4;
+        const double hi = j + 1 == counts.size() ? INFINITY : (k + 1) * sigma_bins / 4;
+        const double expected = n * (cdf(hi / sigma_true) - cdf(lo / sigma_true));
+        if (counts[j] > 0) g += 2 * counts[j] * std::log(counts[j] / expected);
+    }
+    return dpkit_test::chi2_survival(g, static_cast<double>(counts.size() - 1));
+}
+
+/// G-test of homogeneity of two sets of bin counts.
+double homogeneity(const std::vector<double>& a, const std::vector<double>& b) {
+    double na = 0;
+    double nb = 0;
+    for (std::size_t j = 0; j < a.size(); ++j) {
+        na += a[j];
+        nb += b[j];
+    }
+    double g = 0;
+    int cells = 0;
+    for (std::size_t j = 0; j < a.size(); ++j) {
+        const double total = a[j] + b[j];
+        if (total == 0) continue;
+        ++cells;
+        if (a[j] > 0) g += 2 * a[j] * std::log(a[j] / (total * na / (na + nb)));
+        if (b[j] > 0) g += 2 * b[j] * std::log(b[j] / (total * nb / (na + nb)));
+    }
+    return dpkit_test::chi2_survival(g, cells - 1.0);
+}
+
+}  // namespace
+
+// False-failure rate of each statistical check: dpkit_test::false_failure_rate (1e-6).
+TEST_CASE("batch noise on Eigen vectors: same values as the span API, same distribution as scalar calls", "[eigen][statistical]") {
+    constexpr Eigen::Index d = 40000;
+    const gaussian_mechanism<double> m(epsilon{1}, delta{1e-5}, l2_sensitivity{1}, dimension{static_cast<std::size_t>(d)});
+    const double sigma = m.stddev();
+
+    SECTION("fill_noise equals the span form with the same seeded generator; add_noise_in_place equals operator()") {
+        insecure_seeded_generator g1(70);
+        insecure_seeded_generator g2(70);
+        Eigen::VectorXd x(d);
+        dpkit::fill_noise(m, x, g1);
+        std::vector<double> y(static_cast<std::size_t>(d));
+        m.fill_noise(std::span<double>(y), g2);
+        CHECK(std::equal(y.begin(), y.end(), x.data()));
+
+        Eigen::VectorXd v = Eigen::VectorXd::LinSpaced(d, -3.0, 3.0);
+        const std::vector<double> before(v.data(), v.data() + v.size());
+        add_noise_in_place(m, v, g1);
+        const std::vector<double> expected = m(std::span<const double>(before), g2);
+        CHECK(std::equal(expected.begin(), expected.end(), v.data()));
+
+        const laplace_mechanism<double> lap(epsilon{1}, l1_sensitivity{1}, dimension{1000});
+        Eigen::VectorXd w = Eigen::VectorXd::Constant(1000, 2.5);
+        const std::vector<double> w0(w.data(), w.data() + w.size());
+        add_noise_in_place(lap, w, g1);
+        const std::vector<double> w_expected = lap(std::span<const double>(w0), g2);
+        CHECK(std::equal(w_expected.begin(), w_expected.end(), w.data()));
+        Eigen::VectorXd nan = Eigen::VectorXd::Zero(1000);
+        nan(500) = std::nan("");
+        CHECK_THROWS_AS(add_noise_in_place(lap, nan, g1), dpkit::invalid_argument);
+    }
+
+    SECTION("fill_noise fits the Gaussian and matches scalar calls (two-sample); positive control") {
+        insecure_seeded_generator g(71);
+        Eigen::VectorXd x(d);
+        dpkit::fill_noise(m, x, g);
+        for (Eigen::Index i = 0; i < d; i += 997) CHECK(x(i) / m.step() == std::floor(x(i) / m.step()));
+        Eigen::VectorXd scalar(d);
+        for (Eigen::Index i = 0; i < d; ++i) scalar(i) = m(0.0, g);
+        const auto batch_bins = quarter_sigma_bins(x, sigma);
+        const auto scalar_bins = quarter_sigma_bins(scalar, sigma);
+        // sigma is ~2^34 steps: bin masses equal the continuous ones far below the test's resolution.
+        CHECK(normal_fit(batch_bins, sigma, sigma) > dpkit_test::false_failure_rate);
+        CHECK(homogeneity(batch_bins, scalar_bins) > dpkit_test::false_failure_rate);
+        CHECK(normal_fit(batch_bins, 1.05 * sigma, sigma) < dpkit_test::false_failure_rate);  // positive control
+    }
 }

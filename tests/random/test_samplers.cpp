@@ -571,3 +571,216 @@ TEST_CASE("timing-safe samplers do the same work for every draw; the default one
         CHECK(gauss_words.size() > 2);
     }
 }
+
+// ---------------------------------------------------------------------------
+// The discrete Gaussian's fixed-point acceptance test (digit_samplers.hpp) and
+// its exact tie-breaker for big exponents (exact_exp.hpp).
+
+namespace {
+
+/// The table-driven sampler dpkit used before the fixed-point acceptance test
+/// (CKS20 Algorithm 3 on the digit-based Laplace, acceptance by exponential
+/// digits), for integer sigma^2 < 2^40: the reference for the new one.
+std::int64_t previous_gaussian(dpkit::insecure_seeded_generator& g, std::uint64_t sigma2) {
+    using dpkit::detail::u128;
+    const std::uint64_t t = static_cast<std::uint64_t>(dpkit::detail::isqrt(sigma2)) + 1;
+    const auto laplace = dpkit::detail::shared_geometric_digits(t, 1);  // built once per sigma^2
+    const u128 two_n_t2 = u128{2} * sigma2 * t * t;
+    dpkit::detail::bit_pool<dpkit::insecure_seeded_generator> bits(g);
+    while (true) {
+        const std::int64_t y = laplace->signed_draw(bits);
+        const auto m = static_cast<std::uint64_t>(y < 0 ? -y : y);
+        const u128 p = u128{m} * t;
+        const u128 a = p >= sigma2 ? p - sigma2 : sigma2 - p;
+        // gamma < 32: exponential digits; otherwise CKS20 Algorithm 1 (as the previous sampler did).
+        const bool accept = ((a * a) >> 5) < two_n_t2 ? dpkit::detail::exponential_exceeds(bits, a * a, two_n_t2)
+                                                      : dpkit::detail::bernoulli_exp_ratio<u128>(g, a * a, two_n_t2);
+        if (accept) return y;
+    }
+}
+
+/// A pool that hands out `script` for its first take(48), then fresh bits.
+struct scripted_pool {
+    dpkit::detail::bit_pool<dpkit::insecure_seeded_generator> inner;
+    std::uint64_t script = 0;
+    bool used = false;
+    std::uint64_t take(int k) {
+        if (k == 48 && !used) {
+            used = true;
+            return script;
+        }
+        return inner.take(k);
+    }
+    std::uint64_t word() { return inner.word(); }
+};
+
+/// floor(gamma' 2^24) for gamma = a^2 / B, as the discrete Gaussian computes it.
+std::uint64_t gamma_fixed(dpkit::detail::u128 a, dpkit::detail::u128 b) {
+    int b_exponent = 0;
+    const std::uint64_t b_top = dpkit::detail::top_bits(b, b_exponent);
+    int a_exponent = 0;
+    const std::uint64_t a_top = dpkit::detail::top_bits(a, a_exponent);
+    return dpkit::detail::exp_minus_fixed_ratio(b_top, b_exponent).fixed(a_top, a_exponent);
+}
+
+}  // namespace
+
+TEST_CASE("the tie-breaker decides W < e^(-N/D) exactly beyond 64 bits for N and D above 64 bits",
+          "[samplers][exact][statistical]") {
+    // tests/data/exp_ratio_ties.txt (tests/data/gen_exp_ratio_ties.py, mpmath at 60 digits).
+    using dpkit::detail::big_uint;
+    using dpkit::detail::u128;
+    struct tie_case {
+        u128 n, d;
+        std::uint64_t prefix;
+        double frac;
+    };
+    const u128 ten29 = u128{100000000000000ull} * 1000000000000000ull;  // 10^29
+    const tie_case cases[] = {
+        {1, 1, 6786177901268885274ull, 0.72996184289543809906},
+        {10 * ten29 + 7, 3 * ten29 + 2000000000011ull, 658069025363982150ull, 0.59718724100014570709},
+        {(u128{1} << 100) + 3, (u128{1} << 99) + (u128{1} << 50) + (u128{1} << 41) + 1, 2496495334008797686ull,
+         0.37060502298002916145},
+    };
+    dpkit::insecure_seeded_generator g(900);
+    auto next = [&] { return g(); };
+    const int n = 1500;  // each tie costs ~0.2 ms of exact arithmetic
+    for (const auto& c : cases) {
+        const big_uint bn = big_uint::from(c.n);
+        const big_uint bd = big_uint::from(c.d);
+        CHECK(dpkit::detail::exact_less_than_exp_minus(next, big_uint::from(c.prefix - 1), 64, bn, bd));
+        CHECK_FALSE(dpkit::detail::exact_less_than_exp_minus(next, big_uint::from(c.prefix + 1), 64, bn, bd));
+        // On the tie, W < e^(-N/D) with probability frac(2^64 e^(-N/D)).
+        std::uint64_t below = 0;
+        for (int i = 0; i < n; ++i) below += dpkit::detail::exact_less_than_exp_minus(next, big_uint::from(c.prefix), 64, bn, bd) ? 1u : 0u;
+        INFO("frac = " << c.frac);
+        CHECK(dpkit_test::binomial_p_value(below, n, c.frac) > false_failure_rate);
+        // Positive control: the same count is told apart from a fair coin.
+        CHECK(dpkit_test::binomial_p_value(below, n, 0.5) < false_failure_rate);
+    }
+}
+
+TEST_CASE("fixed-point acceptance: gamma's fixed point and the e^-gamma bounds hold (deterministic sweep)", "[samplers][exact]") {
+    using dpkit::detail::u128;
+    // Bounds: lo <= 2^64 e^(-gamma) <= hi for every gamma in [(G - 1) 2^-24, (G + 2) 2^-24].
+    auto holds = [](std::uint64_t g, std::uint64_t table_g) {
+        std::uint64_t lo = 0;
+        u128 hi = 0;
+        dpkit::detail::exp_minus_fixed_bounds(table_g, lo, hi);
+        const long double low_end = std::ldexp(std::exp(-static_cast<long double>(g + 2) / 16777216.0L), 64);
+        const long double high_end =
+            g == 0 ? 18446744073709551616.0L : std::ldexp(std::exp(-static_cast<long double>(g - 1) / 16777216.0L), 64);
+        return static_cast<long double>(lo) <= low_end && high_end <= static_cast<long double>(hi);
+    };
+    const std::uint64_t limit = std::uint64_t{40} << 24;
+    int failures = 0;
+    int shifted_failures = 0;
+    int points = 0;
+    for (std::uint64_t g = 0; g < limit; g += 6151) {  // every table row and entry is visited
+        ++points;
+        if (!holds(g, g)) ++failures;
+        if (g + 4096 < limit && !holds(g, g + 4096)) ++shifted_failures;
+    }
+    for (std::uint64_t g : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{255}, std::uint64_t{65535}, limit - 1}) {
+        CHECK(holds(g, g));
+    }
+    CHECK(points > 100000);
+    CHECK(failures == 0);
+    SECTION("positive control: bounds for gamma + 2^-12 do not hold") { CHECK(shifted_failures > points / 2); }
+
+    // gamma = a^2 / B lies in [(G - 1) 2^-24, (G + 2) 2^-24], for B from 1 to 2^126.
+    dpkit::insecure_seeded_generator rng(901);
+    int outside = 0;
+    for (int i = 0; i < 20000; ++i) {
+        const int b_bits = 1 + static_cast<int>(rng() % 126);
+        u128 b = (static_cast<u128>(rng()) << 64 | rng()) >> (128 - b_bits);
+        b |= u128{1} << (b_bits - 1);
+        // a with a^2 / B below 40: a up to sqrt(40 B).
+        const u128 a_max = dpkit::detail::isqrt(b) * 6 + 1;
+        const u128 a = (static_cast<u128>(rng()) << 64 | rng()) % a_max + 1;
+        const long double gamma = static_cast<long double>(a) * static_cast<long double>(a) / static_cast<long double>(b);
+        const std::uint64_t g = gamma_fixed(a, b);
+        const long double lo = (static_cast<long double>(g) - 1) / 16777216.0L;
+        const long double hi = (static_cast<long double>(g) + 2) / 16777216.0L;
+        if (!(lo <= gamma && gamma <= hi)) ++outside;
+    }
+    CHECK(outside == 0);
+}
+
+TEST_CASE("fixed-point acceptance with its exact tie-breaker has probability exactly e^(-gamma)", "[samplers][statistical]") {
+    using dpkit::detail::big_uint;
+    using dpkit::detail::u128;
+    const u128 b = u128{2} * 15302605849240ull * 3911855ull * 3911855ull;  // B of the lattice Gaussian
+    dpkit::insecure_seeded_generator g(902);
+    dpkit::detail::bit_pool<dpkit::insecure_seeded_generator> bits(g);
+    auto trial = [&](u128 a) {
+        std::uint64_t tie = 0;
+        const int decided = dpkit::detail::bernoulli_exp_minus_fixed(bits, gamma_fixed(a, b), bits.take(16), tie);
+        if (decided != 2) return decided == 1;
+        return dpkit::detail::exact_less_than_exp_minus([&] { return bits.word(); }, big_uint::from(tie), 64,
+                                                        big_uint::from(a * a), big_uint::from(b));
+    };
+    const int n = 200000;
+    for (const double target : {0.001, 0.5, 1.7, 7.3}) {
+        const auto a = static_cast<u128>(std::sqrt(target * static_cast<double>(b)));
+        const double gamma = static_cast<double>(a) * static_cast<double>(a) / static_cast<double>(b);
+        std::uint64_t accepted = 0;
+        for (int i = 0; i < n; ++i) accepted += trial(a) ? 1u : 0u;
+        INFO("gamma = " << gamma);
+        CHECK(dpkit_test::binomial_p_value(accepted, n, std::exp(-gamma)) > false_failure_rate);
+        if (target == 1.7) {
+            // Positive control: e^(-1.02 gamma) is told apart.
+            CHECK(dpkit_test::binomial_p_value(accepted, n, std::exp(-1.02 * gamma)) < false_failure_rate);
+        }
+    }
+    SECTION("a first 64 bits inside [lo, hi) go to the exact tie-breaker, which decides correctly") {
+        const auto a = static_cast<u128>(std::sqrt(1.7 * static_cast<double>(b)));
+        const std::uint64_t fixed = gamma_fixed(a, b);
+        std::uint64_t lo = 0;
+        u128 hi = 0;
+        dpkit::detail::exp_minus_fixed_bounds(fixed, lo, hi);
+        const auto last = static_cast<std::uint64_t>(hi - 1);
+        for (const std::uint64_t u : {lo, last}) {
+            scripted_pool pool{dpkit::detail::bit_pool<dpkit::insecure_seeded_generator>(g), u & ((std::uint64_t{1} << 48) - 1)};
+            std::uint64_t tie = 0;
+            CHECK(dpkit::detail::bernoulli_exp_minus_fixed(pool, fixed, u >> 48, tie) == 2);
+            CHECK(tie == u);
+            // lo is at least 2^11 units below e^-gamma's 2^64 multiple here, hi - 1 above it.
+            CHECK(dpkit::detail::exact_less_than_exp_minus([&] { return pool.word(); }, big_uint::from(tie), 64,
+                                                            big_uint::from(a * a), big_uint::from(b)) == (u == lo));
+        }
+    }
+}
+
+TEST_CASE("discrete Gaussian with the fixed-point test agrees with the previous sampler (two-sample G-test) and fits at rational sigma^2",
+          "[samplers][statistical]") {
+    constexpr int n = 100000;
+    for (const std::uint64_t s2 : {3ull, 1000000ull, 15302605849240ull}) {
+        const auto fast = draw(dpkit::discrete_gaussian_distribution(rational(s2)), 910, n);
+        const auto previous = draw([&](auto& g) { return previous_gaussian(g, s2); }, 911, n);
+        const auto w = static_cast<std::int64_t>(std::max(1.0, std::sqrt(static_cast<double>(s2)) / 4));
+        INFO("sigma^2 = " << s2);
+        CHECK(two_sample_p_value(bin(fast, w), bin(previous, w)) > false_failure_rate);
+    }
+    SECTION("positive control: sigma^2 = 10^6 against the previous sampler at 1.1 10^6 is told apart") {
+        const auto fast = draw(dpkit::discrete_gaussian_distribution(rational(1000000)), 912, n);
+        const auto previous = draw([](auto& g) { return previous_gaussian(g, 1100000); }, 913, n);
+        CHECK(two_sample_p_value(bin(fast, 250), bin(previous, 250)) < false_failure_rate);
+    }
+    SECTION("sigma^2 = 10^12 / 7 and 2^62 / 3 (non-integer, general paths), binned in quarter-sigma bins") {
+        std::uint64_t seed = 920;
+        for (const auto& s2 : {rational(1000000000000ull, 7), rational(std::uint64_t{1} << 62, 3u)}) {
+            const double v = s2.to_double();
+            const double sigma = std::sqrt(v);
+            const auto s = draw(dpkit::discrete_gaussian_distribution(s2), ++seed, 50000);
+            std::vector<std::int64_t> bins;
+            for (auto y : s) bins.push_back(static_cast<std::int64_t>(std::floor(static_cast<double>(y) / (sigma / 4))));
+            auto bin_mass = [sigma](std::int64_t k) {
+                const double lo = static_cast<double>(k) * sigma / 4;
+                return 0.5 * (std::erfc(-(lo + sigma / 4) / sigma / std::sqrt(2.0)) - std::erfc(-lo / sigma / std::sqrt(2.0)));
+            };
+            INFO("sigma^2 = " << v);
+            CHECK(dpkit_test::g_test(bins, bin_mass).p_value > false_failure_rate);
+        }
+    }
+}

@@ -16,12 +16,18 @@
 ///    exp(-value/b) (Canonne, Kamath, Steinke 2020, "The Discrete Gaussian for
 ///    Differential Privacy", Algorithm 1, with lazily compared uniforms).
 /// The discrete Gaussian is CKS20 Algorithm 3 (rejection from a discrete
-/// Laplace), whose acceptance test exp(-gamma) is decided as "E > gamma" for an
-/// exponential E compared digit by digit (integer part by inversion against
-/// exact prefixes of e^(-j), fraction by its independent digits).
+/// Laplace), whose acceptance test Bernoulli(exp(-gamma)) compares a uniform W
+/// lazily with fixed-point bounds on exp(-gamma): gamma to 24 fraction bits from
+/// a 64-bit reciprocal, exp(-gamma) as a product of four table entries (proven
+/// lower bounds built from exact 64-bit floors), and, only when W's first 64
+/// bits fall between the bounds (probability below 2^-21), the exact comparison
+/// of exact_exp.hpp (bernoulli_exp_minus_fixed). The acceptance test used before
+/// (an exponential E compared with gamma digit by digit, exponential_exceeds)
+/// stays as a reference; on the lattice Gaussian (sigma^2 = 1.5e13) the new test
+/// takes fewer instructions and random bits (README, performance).
 /// Only integer arithmetic is used on the sampling path; the tables are exact
-/// floors computed once (per distribution, and once per process for the
-/// constants) by exact_exp.hpp.
+/// floors computed once per process (the constants) and once per distinct
+/// scale (shared_geometric_digits) by exact_exp.hpp.
 ///
 /// Timing: these samplers are not timing-safe (their work depends on the value
 /// drawn); see timing_safe.hpp.
@@ -29,7 +35,11 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <random>
+#include <utility>
 
 #include "../detail/int128.hpp"
 #include "../detail/wide_uint.hpp"
@@ -91,13 +101,17 @@ inline std::uint64_t swar_less(std::uint64_t r, std::uint64_t c) noexcept {
     const std::uint64_t ge = (r & ~c & h) | (~(r ^ c) & low_ge);
     return swar_mask(~ge & h);
 }
-/// Bit j set iff byte j of r == byte j of c, for the first `count` bytes.
-inline std::uint32_t swar_equal(std::uint64_t r, std::uint64_t c, int count) noexcept {
+/// The top bit of byte j set iff byte j of r == byte j of c (all 8 bytes).
+inline std::uint64_t swar_equal_bytes(std::uint64_t r, std::uint64_t c) noexcept {
     constexpr std::uint64_t h = 0x8080808080808080ull;
     const std::uint64_t z = r ^ c;
     const std::uint64_t nonzero = (((z & ~h) + ~h) | z) & h;
+    return ~nonzero & h;
+}
+/// Bit j set iff byte j of r == byte j of c, for the first `count` bytes.
+inline std::uint32_t swar_equal(std::uint64_t r, std::uint64_t c, int count) noexcept {
     const std::uint32_t used = count >= 8 ? 0xffu : ((1u << count) - 1);
-    return swar_mask(~nonzero & h) & used;
+    return swar_mask(swar_equal_bytes(r, c)) & used;
 }
 
 /// Geometric variables Y on {0, 1, ...} with P[Y = k] proportional to e^(-k s/t)
@@ -135,6 +149,48 @@ public:
     /// lattice scales their 64 bits fill exactly one word.)
     template <class Pool>
     std::uint64_t operator()(Pool& bits) const {
+        std::uint64_t unused = 0;
+        return magnitude<0>(bits, unused);
+    }
+
+    /// One discrete Laplace variable, P[z] proportional to e^(-|z| s/t): a
+    /// geometric magnitude and a sign, rejecting "-0" (CKS20 Algorithm 2).
+    template <class Pool>
+    std::int64_t signed_draw(Pool& bits) const {
+        std::uint64_t unused = 0;
+        return signed_draw_with<0>(bits, unused);
+    }
+
+    /// signed_draw, and Extra (< 48) further fresh random bits in `extra`
+    /// (taken with the draw's own bits, for the caller's next decision).
+    template <int Extra, class Pool>
+    std::int64_t signed_draw_with(Pool& bits, std::uint64_t& extra) const {
+        bool negative = false;
+        const std::uint64_t y = magnitude_and_sign<Extra>(bits, negative, extra);
+        return negative ? -static_cast<std::int64_t>(y) : static_cast<std::int64_t>(y);
+    }
+
+    /// The magnitude |z| and sign of signed_draw_with's z (z = -|z| when negative).
+    template <int Extra, class Pool>
+    std::uint64_t magnitude_and_sign(Pool& bits, bool& negative, std::uint64_t& extra) const {
+        while (true) {
+            note_iteration(bits);
+            std::uint64_t more = 0;
+            const std::uint64_t y = magnitude<1 + Extra>(bits, more);
+            negative = (more & 1u) != 0;
+            if (negative && y == 0) continue;
+            extra = more >> 1;
+            return y;
+        }
+    }
+
+private:
+    /// A geometric variable and Extra (< 64) further random bits in `extra`. The
+    /// bits for the tail test, the low block, its first acceptance byte and the
+    /// extra ones are taken in one request when they fit in 64 (each bit still
+    /// decides one thing only).
+    template <int Extra, class Pool>
+    std::uint64_t magnitude(Pool& bits, std::uint64_t& extra) const {
         std::uint64_t y = 0;
         std::uint32_t ties = 0;
         if (digits_ > 0) {
@@ -142,7 +198,8 @@ public:
             const int first = digits_ < 8 ? digits_ : 8;
             const std::uint64_t r = bits.take(8 * first);
             y = swar_less(r, tops_) << low_bits_;
-            ties = swar_equal(r, tops_, first);
+            const std::uint64_t used_bytes = first >= 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * first)) - 1;
+            if ((swar_equal_bytes(r, tops_) & used_bytes) != 0) [[unlikely]] ties = swar_equal(r, tops_, first);
             for (int j = 8; j < digits_; ++j) {
                 const std::uint64_t top = prefix_[static_cast<std::size_t>(j)] >> 56;
                 const std::uint64_t byte = bits.take(8);
@@ -151,13 +208,37 @@ public:
             }
         }
         if (ties != 0) [[unlikely]] y = resolve_ties(bits, y, ties);
+        const int low_part = low_bits_ > 0 ? low_bits_ + 8 : 0;
+        if (tail_small_ && 8 + low_part + Extra <= 64) [[likely]] {
+            std::uint64_t w = bits.take(8 + low_part + Extra);
+            const std::uint64_t tail_byte = w & 0xff;
+            if (tail_byte <= (tail_prefix_ >> 56)) [[unlikely]] {
+                if (tail_tie(bits, tail_byte)) y = add_tail(bits, y);
+            }
+            w >>= 8;
+            if constexpr (Extra > 0) extra = (w >> low_part) & ((std::uint64_t{1} << Extra) - 1);
+            if (low_bits_ > 0) {
+                std::uint64_t low = w & ((std::uint64_t{1} << low_bits_) - 1);
+                std::uint64_t r = (w >> low_bits_) & 0xff;
+                while (true) {
+                    note_iteration(bits);
+                    // Accept with probability exp(-low s/t), low s/t < 1/16: the first
+                    // CKS trial W < low s/t fails at once when W's top byte is >= 16.
+                    if (r >= 16 || accept_low(bits, low, r)) [[likely]] {
+                        y |= low;
+                        break;
+                    }
+                    low = bits.take(low_bits_);
+                    r = bits.take(8);
+                }
+            }
+            return y;
+        }
         if (tail_test(bits)) [[unlikely]] y = add_tail(bits, y);
         if (low_bits_ > 0) {
             while (true) {
                 note_iteration(bits);
                 const std::uint64_t low = bits.take(low_bits_);
-                // Accept with probability exp(-low s/t), low s/t < 1/16: the first
-                // CKS trial W < low s/t fails at once when W's top byte is >= 16.
                 const std::uint64_t r = bits.take(8);
                 if (r >= 16 || accept_low(bits, low, r)) [[likely]] {
                     y |= low;
@@ -165,23 +246,10 @@ public:
                 }
             }
         }
+        if constexpr (Extra > 0) extra = bits.take(Extra);
         return y;
     }
 
-    /// One discrete Laplace variable, P[z] proportional to e^(-|z| s/t): a
-    /// geometric magnitude and a sign, rejecting "-0" (CKS20 Algorithm 2).
-    template <class Pool>
-    std::int64_t signed_draw(Pool& bits) const {
-        while (true) {
-            note_iteration(bits);
-            const std::uint64_t y = (*this)(bits);
-            const bool negative = bits.take(1) != 0;
-            if (negative && y == 0) continue;
-            return negative ? -static_cast<std::int64_t>(y) : static_cast<std::int64_t>(y);
-        }
-    }
-
-private:
     exp_argument digit_argument(int i) const {
         exp_argument x;
         x.multiply(s_);
@@ -282,6 +350,25 @@ private:
     std::uint64_t tops_ = 0;  // top bytes of the first 8 prefixes
     std::array<std::uint64_t, 24> prefix_{};
 };
+
+/// The geometric_digits for scale t/s, built once per process for each distinct
+/// scale and shared (thread-safe): constructing a distribution for a scale seen
+/// before costs a lookup instead of the exact table computation. The cache holds
+/// at most 1024 scales; when full it starts afresh (tables in use stay alive).
+inline std::shared_ptr<const geometric_digits> shared_geometric_digits(std::uint64_t t, std::uint64_t s) {
+    static std::mutex mutex;
+    static std::map<std::pair<std::uint64_t, std::uint64_t>, std::shared_ptr<const geometric_digits>> cache;
+    const std::pair<std::uint64_t, std::uint64_t> key{t, s};
+    {
+        const std::lock_guard<std::mutex> lock(mutex);
+        const auto it = cache.find(key);
+        if (it != cache.end()) return it->second;
+    }
+    auto built = std::make_shared<const geometric_digits>(t, s);  // outside the lock: the slow part
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (cache.size() >= 1024) cache.clear();
+    return cache.emplace(key, std::move(built)).first->second;
+}
 
 /// Exact 64-bit prefixes of the constants the exponential-digit test needs:
 /// e^(-j) for j = 1..integer_count, and 1 / (1 + e^(2^-i)) for i = 1..fraction_count.
@@ -384,6 +471,143 @@ bool exponential_exceeds(Pool& bits, U num, const U& den) {
         }
         if (e_digit != gamma_digit) return e_digit;
     }
+}
+
+/// Lower bounds, in units of 2^-64, of e^(-j) (j = 0..39) and of e^(-c 2^(-8i))
+/// (i = 1, 2, 3; c = 0..255), for the fixed-point acceptance test below. Each
+/// entry is a product of exact 64-bit floors (exact_exp.hpp) rounded down:
+/// with e = floor(2^64 e^(-x)) and T_c = floor(T_(c-1) e 2^-64), the true value
+/// exceeds T_c by at most 2c + 1 units (induction: each step loses at most one
+/// unit to the floor and one to e's error), so at most 511 units per table.
+struct exp_minus_fixed_tables {
+    static constexpr int whole_count = 40;
+    std::array<std::uint64_t, whole_count> whole{};
+    std::array<std::array<std::uint64_t, 256>, 3> chunk{};
+
+    static std::uint64_t mul_high(std::uint64_t a, std::uint64_t b) noexcept {
+        return static_cast<std::uint64_t>((static_cast<u128>(a) * b) >> 64);
+    }
+
+    static const exp_minus_fixed_tables& get() {
+        static const exp_minus_fixed_tables tables = [] {
+            exp_minus_fixed_tables t;
+            auto fill = [](auto& row, std::uint64_t base) {
+                row[0] = ~std::uint64_t{0};  // e^0 = 1, one unit short
+                for (std::size_t c = 1; c < row.size(); ++c) row[c] = c == 1 ? base : mul_high(row[c - 1], base);
+            };
+            exp_argument one;
+            one.multiply(1);
+            fill(t.whole, exact_scaled_inverse(0, one));  // error <= 2 * 39 + 1 units
+            for (int i = 0; i < 3; ++i) {
+                exp_argument x;
+                x.divide(std::uint64_t{1} << (8 * (i + 1)));
+                fill(t.chunk[static_cast<std::size_t>(i)], exact_scaled_inverse(0, x));
+            }
+            return t;
+        }();
+        return tables;
+    }
+};
+
+/// gamma = a^2 / B in fixed point with 24 fraction bits, for a fixed B >= 1:
+/// B's top 64 bits and a 64-bit reciprocal are computed once, and
+/// fixed(a) = floor(gamma' 2^24) where gamma' is within a relative 2^-60 of
+/// gamma (truncations of a's and B's top bits, of a's square and of the
+/// reciprocal, each at most 2^-62 relative). Saturates at 2^64 - 1.
+class exp_minus_fixed_ratio {
+public:
+    exp_minus_fixed_ratio() = default;
+
+    /// B given by its top 64 bits `top` (top bit set) and exponent: B in [top 2^e, (top + 1) 2^e).
+    exp_minus_fixed_ratio(std::uint64_t top, int exponent)
+        : reciprocal_(static_cast<std::uint64_t>(((u128{1} << 127) - 1) / top)), exponent_(exponent) {}
+
+    /// floor(gamma' 2^24) for a = top 2^exponent (top's top bit set, the rest of a truncated).
+    std::uint64_t fixed(std::uint64_t a_top, int a_exponent) const noexcept {
+        const auto square = static_cast<std::uint64_t>((static_cast<u128>(a_top) * a_top) >> 64);  // >= 2^62
+        const u128 product = static_cast<u128>(square) * reciprocal_;                              // >= 2^125
+        // gamma' 2^24 = square 2^(64 + 2 a_e) reciprocal 2^-(127 + B_e) 2^24 = product 2^-(B_e + 39 - 2 a_e).
+        const int shift = exponent_ + 39 - 2 * a_exponent;
+        if (shift >= 128) return 0;
+        if (shift <= 64) return ~std::uint64_t{0};
+        return static_cast<std::uint64_t>(product >> shift);
+    }
+
+private:
+    std::uint64_t reciprocal_ = 0;  // floor((2^127 - 1) / top) in [2^63, 2^64)
+    int exponent_ = 0;
+};
+
+/// Top 64 bits of v != 0 (shifted so the top bit is set) and their exponent:
+/// v in [top 2^e, (top + 1) 2^e).
+inline std::uint64_t top_bits(u128 v, int& exponent) noexcept {
+    const int width = bit_width(v);
+    exponent = width - 64;
+    return exponent >= 0 ? static_cast<std::uint64_t>(v >> exponent) : static_cast<std::uint64_t>(v << -exponent);
+}
+template <std::size_t L>
+std::uint64_t top_bits(const wide_uint<L>& v, int& exponent) noexcept {
+    const int width = v.bit_width();
+    exponent = width - 64;
+    static_assert(L >= 2);
+    if (width <= 128) return top_bits(static_cast<u128>(v.limb[0]) | (static_cast<u128>(v.limb[1]) << 64), exponent);
+    const auto i = static_cast<std::size_t>(exponent / 64);
+    const int r = exponent % 64;
+    if (r == 0) return v.limb[i];
+    return (v.limb[i] >> r) | (v.limb[i + 1] << (64 - r));  // width = exponent + 64 puts the top bit in limb i + 1
+}
+
+inline big_uint to_big(u128 v) { return big_uint::from(v); }
+template <std::size_t L>
+big_uint to_big(const wide_uint<L>& v) {
+    big_uint r;
+    r.limb.assign(v.limb.begin(), v.limb.end());
+    r.trim();
+    return r;
+}
+
+/// The bounds lo <= 2^64 e^(-gamma) <= hi of bernoulli_exp_minus_fixed, for
+/// gamma's fixed-point value G < 40 2^24 (see there).
+inline void exp_minus_fixed_bounds(std::uint64_t g, std::uint64_t& lo, u128& hi) noexcept {
+    const auto& tables = exp_minus_fixed_tables::get();
+    using M = exp_minus_fixed_tables;
+    const std::uint64_t p =
+        M::mul_high(M::mul_high(tables.whole[static_cast<std::size_t>(g >> 24)], tables.chunk[0][(g >> 16) & 0xff]),
+                    M::mul_high(tables.chunk[1][(g >> 8) & 0xff], tables.chunk[2][g & 0xff]));
+    const std::uint64_t cut = (p >> 23) + 1;
+    lo = p >= cut ? p - cut : 0;
+    const u128 p_up = static_cast<u128>(p) + (1u << 11);
+    hi = p_up + (p_up >> 22) + 1;
+}
+
+/// Bernoulli(e^(-gamma)) from gamma's fixed-point value G = floor(gamma' 2^24)
+/// (exp_minus_fixed_ratio, so gamma lies in [(G - 1) 2^-24, (G + 2) 2^-24]),
+/// G < 40 2^24: a product P of four table entries (exp_minus_fixed_tables)
+/// satisfies P <= 2^64 e^(-G 2^-24) <= P + 2^11 (errors 79 + 3 * 511 + 3 rounding
+/// units), hence lo = P - floor(P/2^23) - 1 <= 2^64 e^(-gamma) <= hi =
+/// P + 2^11 + floor((P + 2^11)/2^22) + 1. A uniform W is read 16 bits, then 48:
+/// W < lo 2^-64 accepts, W >= hi 2^-64 rejects; only when W's first 64 bits fall
+/// in [lo, hi) (probability below 2^-21) must the caller decide W < e^(-gamma)
+/// from W's 64-bit prefix u at growing precision (exact_less_than_exp_minus).
+/// This is the lazy comparison of Knuth and Yao (1976) with a fixed-precision
+/// approximation, exact because every uncertain case goes to exact arithmetic.
+/// Returns 1 (accept) or 0 (reject), or 2 with W's 64-bit prefix in `tie` for
+/// the caller to decide exactly (kept out of line: it is rare).
+/// `first16` holds W's first 16 bits (drawn by the caller).
+template <class Pool>
+[[gnu::always_inline]] inline int bernoulli_exp_minus_fixed(Pool& bits, std::uint64_t g, std::uint64_t first16,
+                                                            std::uint64_t& tie) {
+    std::uint64_t lo = 0;
+    u128 hi = 0;
+    exp_minus_fixed_bounds(g, lo, hi);
+    const std::uint64_t r = first16;
+    if (r < (lo >> 48)) [[likely]] return 1;                                // (r + 1) 2^48 <= lo
+    if (r > static_cast<std::uint64_t>((hi - 1) >> 48)) [[likely]] return 0;  // r 2^48 >= hi
+    const std::uint64_t u = (r << 48) | bits.take(48);
+    if (static_cast<u128>(u) + 1 <= lo) return 1;
+    if (u >= hi) return 0;
+    tie = u;
+    return 2;
 }
 
 }  // namespace dpkit::detail

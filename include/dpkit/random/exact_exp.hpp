@@ -17,7 +17,9 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <bit>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "../detail/int128.hpp"
@@ -60,13 +62,24 @@ struct big_uint {
         return *this;
     }
 
+    /// floor((high 2^64 + low) / k) and the remainder, for high < k.
+    static std::uint64_t div_step(std::uint64_t high, std::uint64_t low, std::uint64_t k, std::uint64_t& rem) noexcept {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+        std::uint64_t q = 0;
+        __asm__("divq %[k]" : "=a"(q), "=d"(rem) : "a"(low), "d"(high), [k] "r"(k));
+        return q;
+#else
+        const u128 cur = (static_cast<u128>(high) << 64) | low;
+        rem = static_cast<std::uint64_t>(cur % k);
+        return static_cast<std::uint64_t>(cur / k);
+#endif
+    }
+
     /// *this = floor(*this / k) or ceil(*this / k), k >= 1.
     big_uint& div_small(std::uint64_t k, bool round_up) {
-        u128 rem = 0;
+        std::uint64_t rem = 0;
         for (std::size_t i = limb.size(); i-- > 0;) {
-            const u128 cur = (rem << 64) | limb[i];
-            limb[i] = static_cast<std::uint64_t>(cur / k);
-            rem = cur % k;
+            limb[i] = div_step(rem, limb[i], k, rem);
         }
         trim();
         if (round_up && rem != 0) add(from(1));
@@ -98,6 +111,65 @@ struct big_uint {
             carry = static_cast<std::uint64_t>(s >> 64);
         }
         if (carry != 0) limb.push_back(carry);
+        return *this;
+    }
+
+    /// *this -= b, b <= *this.
+    big_uint& sub(const big_uint& b) {
+        std::uint64_t borrow = 0;
+        for (std::size_t i = 0; i < limb.size(); ++i) {
+            const std::uint64_t bi = i < b.limb.size() ? b.limb[i] : 0;
+            const u128 d = static_cast<u128>(limb[i]) - bi - borrow;
+            limb[i] = static_cast<std::uint64_t>(d);
+            borrow = static_cast<std::uint64_t>(d >> 64) & 1u;
+        }
+        trim();
+        return *this;
+    }
+
+    int bit_length() const noexcept {
+        return is_zero() ? 0 : 64 * static_cast<int>(limb.size() - 1) + static_cast<int>(std::bit_width(limb.back()));
+    }
+    bool bit(int i) const noexcept {
+        return ((limb[static_cast<std::size_t>(i / 64)] >> (i % 64)) & 1u) != 0;
+    }
+
+    /// *this = floor(*this / d) or ceil(*this / d), d >= 1 (binary long division).
+    big_uint& div_big(const big_uint& d, bool round_up) {
+        if (d.limb.size() == 1) return div_small(d.limb[0], round_up);
+        big_uint q;
+        q.limb.assign(limb.size(), 0);
+        // The remainder starts as the bits above the last bit_length(d) - 1 positions (less than d).
+        const int start = bit_length() - d.bit_length() + 1;
+        big_uint rem;
+        if (start <= 0) {
+            rem = *this;
+        } else {
+            rem.limb.assign(limb.begin() + start / 64, limb.end());
+            const int r = start % 64;
+            if (r != 0) {
+                for (std::size_t j = 0; j < rem.limb.size(); ++j) {
+                    rem.limb[j] = (rem.limb[j] >> r) | (j + 1 < rem.limb.size() ? rem.limb[j + 1] << (64 - r) : 0);
+                }
+            }
+            rem.trim();
+        }
+        for (int i = start; i-- > 0;) {
+            std::uint64_t carry = bit(i) ? 1u : 0u;  // rem = 2 rem + bit i
+            for (auto& x : rem.limb) {
+                const std::uint64_t next = x >> 63;
+                x = (x << 1) | carry;
+                carry = next;
+            }
+            if (carry != 0) rem.limb.push_back(carry);
+            if (compare(rem, d) >= 0) {
+                rem.sub(d);
+                q.limb[static_cast<std::size_t>(i / 64)] |= std::uint64_t{1} << (i % 64);
+            }
+        }
+        q.trim();
+        if (round_up && !rem.is_zero()) q.add(from(1));
+        *this = std::move(q);
         return *this;
     }
 
@@ -188,17 +260,45 @@ inline void exp_bounds(const exp_argument& x, unsigned fraction_bits, big_uint& 
     }
 }
 
+/// Integers lo <= e^(N/D) 2^F <= hi for big integers N, D >= 1 (the same
+/// series as exp_bounds, for an exponent that is not a product of 64-bit factors).
+inline void exp_bounds_ratio(const big_uint& n, const big_uint& d, unsigned fraction_bits, big_uint& lo, big_uint& hi) {
+    big_uint term_lo = big_uint::power_of_two(fraction_bits);
+    big_uint term_hi = term_lo;
+    lo = term_lo;
+    hi = term_hi;
+    if (n.is_zero()) return;
+    big_uint two_n = n;
+    two_n.shl(1);
+    const big_uint one = big_uint::from(1);
+    for (std::uint64_t k = 1;; ++k) {
+        big_uint dk = d;
+        dk.mul_small(k);
+        term_lo = term_lo * n;
+        term_lo.div_big(dk, false);
+        term_hi = term_hi * n;
+        term_hi.div_big(dk, true);
+        lo.add(term_lo);
+        hi.add(term_hi);
+        big_uint k_den = d;
+        k_den.mul_small(k + 1);
+        if (compare(term_hi, one) <= 0 && compare(k_den, two_n) >= 0) {
+            hi.add(term_hi);
+            return;
+        }
+    }
+}
+
 /// Whether W (alpha + e^x) < 1 for a uniform real W whose first `bits` bits
-/// are `prefix` (a multiple of 64 bits); further bits come from next_word().
-/// Exact: the precision doubles until the answer is certain.
-template <class NextWord>
-bool exact_less_than_inverse(NextWord&& next_word, big_uint prefix, unsigned bits, unsigned alpha,
-                             const exp_argument& x) {
+/// are `prefix`, with bounds(F, lo, hi) giving lo <= e^x 2^F <= hi; further
+/// bits come from next_word(). The precision doubles until the answer is certain.
+template <class NextWord, class Bounds>
+bool exact_less_than_inverse_with(NextWord&& next_word, big_uint prefix, unsigned bits, unsigned alpha, Bounds&& bounds) {
     big_uint lo;
     big_uint hi;
     while (true) {
         const unsigned fraction_bits = bits + 96;
-        exp_bounds(x, fraction_bits, lo, hi);
+        bounds(fraction_bits, lo, hi);
         if (alpha != 0) {
             const big_uint one = big_uint::power_of_two(fraction_bits);
             lo.add(one);
@@ -218,6 +318,24 @@ bool exact_less_than_inverse(NextWord&& next_word, big_uint prefix, unsigned bit
     }
 }
 
+/// Whether W < e^(-N/D) for a uniform real W whose first `bits` bits are
+/// `prefix` (N >= 0, D >= 1 big integers); exact, as exact_less_than_inverse.
+template <class NextWord>
+bool exact_less_than_exp_minus(NextWord&& next_word, big_uint prefix, unsigned bits, const big_uint& n, const big_uint& d) {
+    return exact_less_than_inverse_with(next_word, std::move(prefix), bits, 0,
+                                        [&](unsigned f, big_uint& lo, big_uint& hi) { exp_bounds_ratio(n, d, f, lo, hi); });
+}
+
+/// Whether W (alpha + e^x) < 1 for a uniform real W whose first `bits` bits
+/// are `prefix` (a multiple of 64 bits); further bits come from next_word().
+/// Exact: the precision doubles until the answer is certain.
+template <class NextWord>
+bool exact_less_than_inverse(NextWord&& next_word, big_uint prefix, unsigned bits, unsigned alpha,
+                             const exp_argument& x) {
+    return exact_less_than_inverse_with(next_word, std::move(prefix), bits, alpha,
+                                        [&x](unsigned f, big_uint& lo, big_uint& hi) { exp_bounds(x, f, lo, hi); });
+}
+
 /// floor(2^(64 + extra_bits) / (alpha + e^x)) exactly, for x > 0; the value
 /// must be below 2^64 (alpha = 1: extra_bits <= 1; alpha = 0: extra_bits = 0).
 inline std::uint64_t exact_scaled_inverse(unsigned alpha, const exp_argument& x, unsigned extra_bits = 0) {
@@ -231,16 +349,11 @@ inline std::uint64_t exact_scaled_inverse(unsigned alpha, const exp_argument& x,
             hi.add(one);
         }
         const big_uint limit = big_uint::power_of_two(64 + extra_bits + fraction_bits);
-        // The largest c < 2^64 with c * d <= limit, bit by bit.
+        // The largest c < 2^64 with c * d <= limit: min(2^64 - 1, floor(limit / d)).
         auto largest = [&](const big_uint& d) {
-            std::uint64_t c = 0;
-            for (int b = 63; b >= 0; --b) {
-                const std::uint64_t candidate = c | (std::uint64_t{1} << b);
-                big_uint p = d;
-                p.mul_small(candidate);
-                if (compare(p, limit) <= 0) c = candidate;
-            }
-            return c;
+            big_uint q = limit;
+            q.div_big(d, false);
+            return q.limb.size() > 1 ? ~std::uint64_t{0} : (q.is_zero() ? 0 : q.limb[0]);
         };
         const std::uint64_t from_hi = largest(hi);  // floor of a lower bound
         const std::uint64_t from_lo = largest(lo);  // floor of an upper bound

@@ -14,7 +14,10 @@
 ///    sign and "-0" rejection of CKS20 Algorithm 2; the CKS20 Algorithm 2
 ///    sampler remains as detail::discrete_laplace_cks (the reference);
 ///  - discrete Gaussian: CKS20 Algorithm 3 with the digit-based Laplace as the
-///    proposal and its acceptance test decided by exponential digits.
+///    proposal and its acceptance test Bernoulli(exp(-gamma)) decided against
+///    fixed-point bounds on exp(-gamma), falling back to exact arithmetic when
+///    the first 64 random bits do not decide it (Knuth-Yao lazy comparison;
+///    digit_samplers.hpp). Tables are shared between distributions of the same scale.
 /// Random bits come from a bit_pool (bits.hpp): one 64-bit generator word
 /// feeds several decisions. None of these samplers is timing-safe: the work
 /// (bits and loop iterations) depends on the value drawn (see timing_safe.hpp).
@@ -23,10 +26,12 @@
 /// represented in 64 bits throws dpkit::overflow_error (for accepted parameters
 /// this has probability below 2^-80 per draw).
 
+#include <algorithm>
 #include <bit>
 #include <concepts>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <random>
 
 #include "../detail/format.hpp"
@@ -215,30 +220,30 @@ public:
     template <std::uniform_random_bit_generator G>
     std::uint64_t operator()(G& g) const {
         detail::bit_pool<G> bits(g);
-        return digits_(bits);
+        return (*digits_)(bits);
     }
 
     /// One draw from bits of an existing pool (for batches).
     template <class Pool>
     std::uint64_t draw(Pool& bits) const {
-        return digits_(bits);
+        return (*digits_)(bits);
     }
 
 private:
     static constexpr const char* who = "dpkit::geometric_exp_distribution";
 
-    static detail::geometric_digits checked(const rational& gamma) {
+    static std::shared_ptr<const detail::geometric_digits> checked(const rational& gamma) {
         if (gamma.is_zero()) detail::throw_invalid(who, "gamma must be > 0", 0.0);
         if (!detail::fits_u64(gamma.numerator()) || !detail::fits_u64(gamma.denominator())) {
             detail::throw_invalid(who, "gamma's numerator and denominator must be below 2^64", gamma.to_double());
         }
         if (gamma.to_double() < 0x1p-56) detail::throw_invalid(who, "gamma must be >= 2^-56", gamma.to_double());
-        return detail::geometric_digits(static_cast<std::uint64_t>(gamma.denominator()),
+        return detail::shared_geometric_digits(static_cast<std::uint64_t>(gamma.denominator()),
                                         static_cast<std::uint64_t>(gamma.numerator()));
     }
 
     rational gamma_;
-    detail::geometric_digits digits_;
+    std::shared_ptr<const detail::geometric_digits> digits_;
 };
 
 /// Discrete Laplace distribution on the integers with rational scale b:
@@ -253,20 +258,20 @@ public:
     template <std::uniform_random_bit_generator G>
     std::int64_t operator()(G& g) const {
         detail::bit_pool<G> bits(g);
-        return digits_.signed_draw(bits);
+        return digits_->signed_draw(bits);
     }
 
     /// One draw from bits of an existing pool (for batches: the pool's unused
     /// bits carry over to the next draw).
     template <class Pool>
     std::int64_t draw(Pool& bits) const {
-        return digits_.signed_draw(bits);
+        return digits_->signed_draw(bits);
     }
 
 private:
     static constexpr const char* who = "dpkit::discrete_laplace_distribution";
 
-    static detail::geometric_digits checked(const rational& scale) {
+    static std::shared_ptr<const detail::geometric_digits> checked(const rational& scale) {
         if (scale.is_zero()) detail::throw_invalid(who, "scale must be > 0", 0.0);
         if (!detail::fits_u64(scale.numerator()) || !detail::fits_u64(scale.denominator())) {
             detail::throw_invalid(who, "scale's numerator and denominator must be below 2^64", scale.to_double());
@@ -274,12 +279,12 @@ private:
         if (scale.numerator() > (scale.denominator() << 56)) {
             detail::throw_invalid(who, "scale must be <= 2^56", scale.to_double());
         }
-        return detail::geometric_digits(static_cast<std::uint64_t>(scale.numerator()),
+        return detail::shared_geometric_digits(static_cast<std::uint64_t>(scale.numerator()),
                                         static_cast<std::uint64_t>(scale.denominator()));
     }
 
     rational scale_;
-    detail::geometric_digits digits_;
+    std::shared_ptr<const detail::geometric_digits> digits_;
 };
 
 /// Discrete Gaussian distribution on the integers with rational variance
@@ -296,9 +301,14 @@ public:
         // B = 2 sigma^2 t^2 as num/den: 2 * n * d * t^2 over d^2; we use 2 n d t^2 (see operator()).
         const detail::u128 n = sigma2.numerator();
         const detail::u128 d = sigma2.denominator();
+        if (d == 1 && detail::bit_width(n) <= 126) {
+            integer_n_ = n;
+            // |y| t < 2^127 keeps y t - n in 128 bits.
+            integer_limit_ = static_cast<std::uint64_t>(std::min<detail::u128>((detail::u128{1} << 127) / t_, detail::u128{1} << 63));
+        }
         fast_denominator_ = 1 + detail::bit_width(n) + detail::bit_width(d) + 2 * detail::bit_width(t_) <= 127;
         if (fast_denominator_) two_n_d_t2_ = 2 * n * d * t_ * t_;
-        laplace_ = detail::geometric_digits(t_, 1);
+        laplace_ = detail::shared_geometric_digits(t_, 1);
         // 2 n d t^2 and 32 times it in 512 bits (n, d < 2^128, t <= 2^51: no overflow).
         wide_b_ = wide::from(n);
         (void)detail::checked_mul(wide_b_, wide::from(d), wide_b_);
@@ -306,6 +316,9 @@ public:
         (void)detail::checked_mul(wide_b_, t_, wide_b_);
         (void)detail::checked_mul(wide_b_, std::uint64_t{2}, wide_b_);
         (void)detail::checked_mul(wide_b_, std::uint64_t{32}, wide_b32_);
+        int b_exponent = 0;
+        const std::uint64_t b_top = detail::top_bits(wide_b_, b_exponent);
+        gamma_ = detail::exp_minus_fixed_ratio(b_top, b_exponent);
         narrow_ok_ = wide_b32_.bit_width() <= 190 && detail::bit_width(n) <= 94;
         if (narrow_ok_) {
             for (std::size_t i = 0; i < 3; ++i) {
@@ -330,29 +343,63 @@ public:
         auto& g = bits.generator();
         const u128 n = sigma2_.numerator();
         const u128 d = sigma2_.denominator();
+        const detail::geometric_digits& laplace = *laplace_;
         while (true) {
             detail::note_iteration(bits);
-            const std::int64_t y = laplace_.signed_draw(bits);
-            const auto magnitude = static_cast<std::uint64_t>(y < 0 ? -y : y);
+            std::uint64_t first16 = 0;  // the acceptance test's first 16 bits, drawn with y's
+            bool negative = false;
+            const std::uint64_t magnitude = laplace.magnitude_and_sign<16>(bits, negative, first16);
+            const std::int64_t y = negative ? -static_cast<std::int64_t>(magnitude) : static_cast<std::int64_t>(magnitude);
             // Accept with probability exp(-(|y| - sigma^2/t)^2 / (2 sigma^2))
             //   = exp(-(|y| t d - n)^2 / (2 n d t^2)).
+            if (magnitude < integer_limit_) [[likely]] {  // 0 unless sigma^2 is an integer below 2^126
+                // Integer sigma^2 = n < 2^126 (the lattice mechanisms): a = |y t - n| in 128 bits.
+                const u128 p = u128{magnitude} * t_;
+                const u128 a = p >= integer_n_ ? p - integer_n_ : integer_n_ - p;
+                const auto a_high = static_cast<std::uint64_t>(a >> 64);
+                const auto a_low = static_cast<std::uint64_t>(a);
+                if ((a_high | a_low) == 0) return y;  // gamma = 0
+                int a_exponent = 0;
+                std::uint64_t a_top = 0;
+                if (a_high == 0) [[likely]] {
+                    const int zeros = std::countl_zero(a_low);
+                    a_top = a_low << zeros;
+                    a_exponent = -zeros;
+                } else {
+                    a_top = detail::top_bits(a, a_exponent);
+                }
+                const std::uint64_t fixed = gamma_.fixed(a_top, a_exponent);
+                if (fixed < fixed_limit) [[likely]] {
+                    std::uint64_t tie = 0;
+                    const int decided = detail::bernoulli_exp_minus_fixed(bits, fixed, first16, tie);
+                    if (decided == 1) [[likely]] return y;
+                    if (decided == 2 && exact_tie(bits, tie, detail::to_big(a) * detail::to_big(a))) [[unlikely]] return y;
+                    continue;
+                }
+            }
             const bool small_product =
                 detail::bit_width(magnitude) + detail::bit_width(t_) + detail::bit_width(d) <= 127;
             if (fast_denominator_ && small_product) {
                 const u128 p = u128{magnitude} * t_ * d;
                 const u128 a = p >= n ? p - n : n - p;
                 if (detail::bit_width(a) <= 64) {
-                    const u128 a2 = a * a;
-                    // gamma = a2 / (2 n d t^2) < 33: decide "Exp(1) > gamma" digit by digit.
-                    if (two_n_d_t2_ < (u128{1} << 126) && (a2 >> 5) < two_n_d_t2_) {
-                        if (detail::exponential_exceeds(bits, a2, two_n_d_t2_)) return y;
+                    if (a == 0) return y;  // gamma = 0
+                    int a_exponent = 0;
+                    const std::uint64_t a_top = detail::top_bits(a, a_exponent);
+                    const std::uint64_t fixed = gamma_.fixed(a_top, a_exponent);
+                    // gamma = a^2 / (2 n d t^2) < 40: the fixed-point test, exact on its rare ties.
+                    if (fixed < fixed_limit) [[likely]] {
+                        std::uint64_t tie = 0;
+                        const int decided = detail::bernoulli_exp_minus_fixed(bits, fixed, first16, tie);
+                        if (decided == 1) [[likely]] return y;
+                        if (decided == 2 && exact_tie(bits, tie, detail::to_big(a * a))) [[unlikely]] return y;
                         continue;
                     }
-                    if (detail::bernoulli_exp_ratio<u128>(g, a2, two_n_d_t2_)) return y;
+                    if (detail::bernoulli_exp_ratio<u128>(g, a * a, two_n_d_t2_)) return y;
                     continue;
                 }
             }
-            if (accept_wide(bits, magnitude)) return y;
+            if (accept_wide(bits, magnitude, first16)) return y;
         }
     }
 
@@ -360,18 +407,18 @@ private:
     using wide = detail::wide_uint<8>;
 
     template <class Pool>
-    bool accept_wide(Pool& bits, std::uint64_t magnitude) const {
+    bool accept_wide(Pool& bits, std::uint64_t magnitude, std::uint64_t first16) const {
         // 192 bits when they suffice (a < 2^95 and 32 * 2 n d t^2 < 2^190): the
         // common case of large vectors' variances; 512 bits otherwise.
         if (narrow_ok_ && 64 + detail::bit_width(t_) + detail::bit_width(sigma2_.denominator()) -
                                   static_cast<int>(std::countl_zero(magnitude)) <= 94) {
-            return accept_in<3>(bits, magnitude, narrow_b_, narrow_b32_);
+            return accept_in<3>(bits, magnitude, first16, narrow_b_, narrow_b32_);
         }
-        return accept_in<8>(bits, magnitude, wide_b_, wide_b32_);
+        return accept_in<8>(bits, magnitude, first16, wide_b_, wide_b32_);
     }
 
     template <std::size_t L, class Pool>
-    bool accept_in(Pool& bits, std::uint64_t magnitude, const detail::wide_uint<L>& b,
+    bool accept_in(Pool& bits, std::uint64_t magnitude, std::uint64_t first16, const detail::wide_uint<L>& b,
                    const detail::wide_uint<L>& b32) const {
         using w = detail::wide_uint<L>;
         const w n = w::from(sigma2_.numerator());
@@ -391,17 +438,37 @@ private:
         }
         ok = ok && detail::checked_mul(a, a, a2);
         if (!ok) throw overflow_error("dpkit::discrete_gaussian_distribution: intermediate exceeds 512 bits");
-        // gamma = a2 / (2 n d t^2) < 32: exponential digits; otherwise CKS20 Algorithm 1.
-        if (a2 < b32) return detail::exponential_exceeds(bits, a2, b);
+        // gamma = a2 / (2 n d t^2) < 40: the fixed-point test; otherwise CKS20 Algorithm 1.
+        if (a.is_zero()) return true;
+        int a_exponent = 0;
+        const std::uint64_t a_top = detail::top_bits(a, a_exponent);
+        const std::uint64_t fixed = gamma_.fixed(a_top, a_exponent);
+        if (fixed < fixed_limit) {
+            std::uint64_t tie = 0;
+            const int decided = detail::bernoulli_exp_minus_fixed(bits, fixed, first16, tie);
+            return decided == 1 || (decided == 2 && exact_tie(bits, tie, detail::to_big(a2)));
+        }
+        (void)b32;
         return detail::bernoulli_exp_ratio<w>(bits.generator(), a2, b);
     }
 
+    /// W < e^(-a2 / B) for the uniform W whose 64-bit prefix is u (exact, at growing precision).
+    template <class Pool>
+    [[gnu::noinline]] bool exact_tie(Pool& bits, std::uint64_t u, const detail::big_uint& a2) const {
+        return detail::exact_less_than_exp_minus([&] { return bits.word(); }, detail::big_uint::from(u), 64, a2,
+                                                 detail::to_big(wide_b_));
+    }
+
+    static constexpr std::uint64_t fixed_limit = std::uint64_t{40} << 24;
     static constexpr const char* who = "dpkit::discrete_gaussian_distribution";
     rational sigma2_;
+    detail::exp_minus_fixed_ratio gamma_;
     std::uint64_t t_ = 1;
+    detail::u128 integer_n_ = 0;       // sigma^2 when it is an integer below 2^126, else 0
+    std::uint64_t integer_limit_ = 0;  // |y| below which |y| t - sigma^2 fits 128 bits
     bool fast_denominator_ = false;
     detail::u128 two_n_d_t2_ = 0;
-    detail::geometric_digits laplace_;
+    std::shared_ptr<const detail::geometric_digits> laplace_;
     wide wide_b_;
     wide wide_b32_;
     bool narrow_ok_ = false;

@@ -97,7 +97,7 @@ public:
 private:
     /// The slow path: the fast word did not match (a fork, a stale generator,
     /// or process-id detection, which looks at every draw).
-    result_type checked_next() {
+    [[gnu::noinline]] result_type checked_next() {
         if (epoch_ != detail::current_fork_epoch()) reseed();
         return stream_.next();
     }
