@@ -648,9 +648,17 @@ void put_unit(std::vector<std::byte>& out, const U& u) {
 template <shuffle_unit U>
 int owner_of(const U& unit, const shuffle_key& key, int ranks) {
     if (ranks < 1) dpkit::detail::throw_invalid("dpkit::mpi::owner_of", "ranks must be >= 1", ranks);
-    std::vector<std::byte> b;
-    detail::put_unit(b, unit);
-    const std::uint64_t h = siphash24(key, b);
+    std::uint64_t h = 0;
+    if constexpr (std::integral<U>) {
+        std::array<std::byte, 8> b{};
+        const auto v = static_cast<std::uint64_t>(unit);
+        for (std::size_t i = 0; i < 8; ++i) b[i] = static_cast<std::byte>(v >> (8 * i));
+        h = siphash24(key, b);
+    } else {
+        std::vector<std::byte> b;
+        detail::put_unit(b, unit);
+        h = siphash24(key, b);
+    }
     return static_cast<int>((static_cast<dpkit::detail::u128>(h) * static_cast<unsigned>(ranks)) >> 64);
 }
 
