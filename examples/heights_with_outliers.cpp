@@ -14,16 +14,17 @@
 // The right way: one dpkit::bounded_mean with declared bounds [100, 220] cm
 // (read from what a height can be, never from the data), released through an
 // accountant with its interval. Then the same attack, given 1000 releases of
-// the mean with and without its target: an accountant holding the whole budget
-// of epsilon = 1 per person gives each release 0.001 (basic composition) and
-// refuses the 1001st. The reconstruction does no better than guessing the
-// middle of the bounds.
+// the mean with and without each participant: an accountant holding the whole
+// budget of epsilon = 1 per person gives each release 0.001 (basic
+// composition) and refuses the 1001st. The reconstruction does no better than
+// guessing the middle of the bounds.
 #include "example_support.hpp"
 
 #include <dpkit/aggregates.hpp>
 #include <dpkit/dpkit.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -95,6 +96,7 @@ int main(int argc, char** argv) {
     std::vector<double> clamped = heights;
     for (double& x : clamped) x = std::clamp(x, height_bounds.lower, height_bounds.upper);
     const double middle = (height_bounds.lower + height_bounds.upper) / 2;
+    const std::array<std::size_t, 6> shown{0, 1, 296, 297, 298, 299};
     std::printf("%zu participants; raw mean %.2f cm (distorted by 4 outliers: %.2f, %.1f, %.0f, %.0f)\n\n", participants,
                 mean_of(heights), heights[296], heights[297], heights[298], heights[299]);
 
@@ -117,7 +119,7 @@ int main(int argc, char** argv) {
                 "data), 'epsilon = 1' per run, %zu runs of %zu noisy means each\n",
                 notebook.spread, rounds, participants + 1);
     std::printf("  the attacker averages x_i = n * mean - (n - 1) * LOO_i over the runs:\n");
-    for (std::size_t i : {std::size_t{0}, std::size_t{1}, std::size_t{296}, std::size_t{297}, std::size_t{298}, std::size_t{299}}) {
+    for (std::size_t i : shown) {
         std::printf("    participant %3zu: height %6.2f cm, recovered %6.2f cm\n", i, heights[i], recovered[i]);
     }
     std::printf("  wrong way: attack error %.2f cm on average over all %zu participants (guessing the mean: %.2f cm)\n",
@@ -140,12 +142,11 @@ int main(int argc, char** argv) {
 
     // The attack against it, in a simulated world of its own: the attacker
     // holds the whole budget of epsilon 1 and spends it on 1000 releases
-    // (0.001 each, booked exactly): 200 of the mean of everyone and 160 of the
-    // mean without each of 5 targets.
+    // (0.001 each, booked exactly): 100 of the mean of everyone and 3 of the
+    // mean without each participant.
     const dpkit::laplace_noise per_release{dpkit::epsilon{0.001}};
-    const std::vector<std::size_t> targets{0, 296, 297, 298, 299};
-    const std::size_t with_all_releases = 200;
-    const std::size_t per_target = (rounds - with_all_releases) / targets.size();
+    const std::size_t with_all_releases = 100;
+    const std::size_t per_target = (rounds - with_all_releases) / participants;
     dpkit::accountant<dpkit::basic_composition> attacker(dpkit::approx_dp{1, 0}, "attacker");
     dpkit::bounded_mean with_all(height_bounds);
     with_all.add(heights);
@@ -154,12 +155,10 @@ int main(int argc, char** argv) {
         dpkit::bounded_mean copy = with_all;  // a release uses up its accumulator: release a fresh copy each time
         mean_all += copy.release(attacker, per_release, 0.95, gen, "mean").value / static_cast<double>(with_all_releases);
     }
+    std::vector<double> reconstructed(participants);
     double right_error = 0;
     double bounds_guess_error = 0;
-    std::printf("  the attack: %zu releases paid from a budget of epsilon 1 (0.001 each), %zu of the mean and %zu of the "
-                "mean without each target:\n",
-                rounds, with_all_releases, per_target);
-    for (std::size_t target : targets) {
+    for (std::size_t target = 0; target < participants; ++target) {
         dpkit::bounded_mean without_target(height_bounds);
         for (std::size_t i = 0; i < participants; ++i) {
             if (i != target) without_target.add(heights[i]);
@@ -167,17 +166,24 @@ int main(int argc, char** argv) {
         double mean_without = 0;
         for (std::size_t r = 0; r < per_target; ++r) {
             dpkit::bounded_mean copy = without_target;
-            mean_without += copy.release(attacker, per_release, 0.95, gen, "mean without a target").value /
+            mean_without += copy.release(attacker, per_release, 0.95, gen, "mean without one participant").value /
                             static_cast<double>(per_target);
         }
-        const double guess = std::clamp(n * mean_all - (n - 1) * mean_without, height_bounds.lower, height_bounds.upper);
-        std::printf("    participant %3zu: height %6.2f cm (clamped %6.2f), reconstructed %6.2f cm\n", target,
-                    heights[target], clamped[target], guess);
-        right_error += std::fabs(guess - clamped[target]) / static_cast<double>(targets.size());
-        bounds_guess_error += std::fabs(middle - clamped[target]) / static_cast<double>(targets.size());
+        reconstructed[target] =
+            std::clamp(n * mean_all - (n - 1) * mean_without, height_bounds.lower, height_bounds.upper);
+        right_error += std::fabs(reconstructed[target] - clamped[target]) / n;
+        bounds_guess_error += std::fabs(middle - clamped[target]) / n;
     }
-    std::printf("  right way: attack error %.2f cm on average (guessing the middle of the bounds, %.0f cm: %.2f cm)\n",
-                right_error, middle, bounds_guess_error);
+    std::printf("  the same attack, with %zu releases paid from a budget of epsilon 1 (0.001 each): %zu of the mean, %zu "
+                "of each leave-one-out mean\n",
+                rounds, with_all_releases, per_target);
+    for (std::size_t i : shown) {
+        std::printf("    participant %3zu: height %6.2f cm (clamped %6.2f), reconstructed %6.2f cm\n", i, heights[i],
+                    clamped[i], reconstructed[i]);
+    }
+    std::printf("  right way: attack error %.2f cm on average over all %zu participants (guessing the middle of the "
+                "bounds, %.0f cm: %.2f cm)\n",
+                right_error, participants, middle, bounds_guess_error);
     dpkit::bounded_mean one_more = with_all;
     try {
         (void)one_more.release(attacker, per_release, 0.95, gen, "release 1001");
@@ -186,7 +192,7 @@ int main(int argc, char** argv) {
         std::printf("  release 1001 refused: %s\n", refusal.what());
     }
     std::printf("  the attacker spent epsilon %g of %g in %zu releases (%zu ledger lines: a count and a sum each)\n",
-                attacker.spent().epsilon, attacker.budget().epsilon, with_all_releases + per_target * targets.size(),
+                attacker.spent().epsilon, attacker.budget().epsilon, with_all_releases + per_target * participants,
                 attacker.ledger().size());
     std::printf("  verdict: %s\n", right_error >= bounds_guess_error ? "ATTACK FAILS (no better than guessing from the bounds)"
                                                                       : "the attack beat guessing from the bounds");
