@@ -55,34 +55,52 @@ double mean_of(const std::vector<double>& v) {
     return s / static_cast<double>(v.size());
 }
 
-/// The notebook's release: the mean and every leave-one-out mean, each with
-/// Laplace noise whose scale is the standard deviation of the leave-one-out
-/// means (computed from the data: this is the flaw).
+/// The notebook's release of one dataset: the mean and every leave-one-out
+/// mean, each with Laplace noise whose scale is the standard deviation of the
+/// leave-one-out means (computed from the data: this is the flaw), claimed to
+/// be epsilon = 1 per run.
 struct notebook_release {
-    std::vector<double> loo;   // exact leave-one-out means
-    double mean = 0;           // exact mean
-    double spread = 0;         // the data-dependent "sensitivity"
+    std::vector<double> loo;  // exact leave-one-out means
+    double mean = 0;          // exact mean
+    double spread = 0;        // the data-dependent "sensitivity"
+    dpkit::laplace_mechanism<double> for_the_mean;
+    dpkit::laplace_mechanism<double> for_each_loo;
 
-    explicit notebook_release(const std::vector<double>& h) {
+    explicit notebook_release(const std::vector<double>& h)
+        : spread(loo_spread(h)),
+          for_the_mean(dpkit::epsilon{1}, dpkit::l1_sensitivity{spread}),
+          for_each_loo(dpkit::epsilon{1}, dpkit::l1_sensitivity{spread}, dpkit::dimension{h.size()}) {
         const double n = static_cast<double>(h.size());
         double total = 0;
         for (double x : h) total += x;
         mean = total / n;
         for (double x : h) loo.push_back((total - x) / (n - 1));
-        const double loo_mean = mean_of(loo);
-        double ss = 0;
-        for (double m : loo) ss += (m - loo_mean) * (m - loo_mean);
-        spread = std::sqrt(ss / (n - 1));
     }
 
+    static double loo_spread(const std::vector<double>& h) {
+        const double n = static_cast<double>(h.size());
+        double total = 0;
+        for (double x : h) total += x;
+        std::vector<double> loo_means;
+        for (double x : h) loo_means.push_back((total - x) / (n - 1));
+        const double centre = mean_of(loo_means);
+        double ss = 0;
+        for (double m : loo_means) ss += (m - centre) * (m - centre);
+        return std::sqrt(ss / (n - 1));
+    }
+
+    /// The noisy mean of one run.
+    template <class G>
+    double noisy_mean(G& g) const {
+        return for_the_mean(mean, g);
+    }
     /// One run: out[0] is the noisy mean, out[1 + i] person i's noisy leave-one-out mean.
     template <class G>
     std::vector<double> operator()(G& g) const {
-        const dpkit::laplace_mechanism<double> claimed(dpkit::epsilon{1}, dpkit::l1_sensitivity{spread},
-                                                       dpkit::dimension{loo.size() + 1});
-        std::vector<double> out{mean};
-        out.insert(out.end(), loo.begin(), loo.end());
-        claimed.add_noise(std::span<double>(out), g);
+        std::vector<double> noisy_loo = loo;
+        for_each_loo.add_noise(std::span<double>(noisy_loo), g);
+        std::vector<double> out{noisy_mean(g)};
+        out.insert(out.end(), noisy_loo.begin(), noisy_loo.end());
         return out;
     }
 };
@@ -125,9 +143,18 @@ int main(int argc, char** argv) {
     std::printf("  wrong way: attack error %.2f cm on average over all %zu participants (guessing the mean: %.2f cm)\n",
                 wrong_error, participants, guess_error);
     std::printf("  verdict: ATTACK SUCCEEDS (the noise was calibrated to the data, and the runs were never accounted)\n");
-    // AUDITOR: the auditor of include/dpkit/audit/ plugs in here. `notebook` is
-    // the mechanism to audit on the neighbouring datasets `heights` and
-    // `heights` without participant 298; its claim is epsilon = 1 per run.
+    // The noise scale is itself a function of the data: one participant more or
+    // less changes it, which no DP mechanism's calibration may do.
+    std::vector<double> without_298 = heights;
+    without_298.erase(without_298.begin() + 298);
+    const notebook_release neighbour(without_298);
+    std::printf("  the noise scale depends on the data: %.4f cm with participant 298, %.4f cm without\n",
+                notebook.spread, neighbour.spread);
+    // AUDITOR: the auditor of include/dpkit/audit/ plugs in here: audit
+    // [](const notebook_release& r, auto& g) { return r.noisy_mean(g); } on the
+    // neighbouring inputs `notebook` and `neighbour` against its claim of
+    // epsilon = 1 per run, print the lower bound it proves, and flag the
+    // mechanism when that bound exceeds the claim.
 
     // The right way: one release with declared bounds, through an accountant.
     dpkit::bounded_mean study_mean(height_bounds);
