@@ -37,7 +37,7 @@ private:
 
     static std::optional<std::uint64_t> parse(int argc, char** argv, const char* what) {
         std::optional<std::uint64_t> seed;
-        for (int i = 1; i < argc; ++i) {
+        for (int i = 1; i < argc; i += 2) {
             const std::string_view arg = argv[i];
             if (arg == "--help" || arg == "-h") {
                 std::printf("%s\nusage: %s [--seed N]\n  --seed N  reproducible noise from a known seed: NOT private\n",
@@ -52,7 +52,6 @@ private:
                 std::exit(2);
             }
             seed = value;
-            ++i;
         }
         return seed;
     }
