@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
                 "%llu\n\n",
                 pings.size(), users, static_cast<unsigned long long>(keyboard_pings),
                 static_cast<unsigned long long>(heaviest), static_cast<unsigned long long>(max_pings));
-    std::printf("typing speed (keys/minute): released %.1f, 95%% interval [%.1f, %.1f], truth after bounding %.1f\n",
+    std::printf("typing speed (keys/minute): released %.1f, 95%% interval [%.1f, %.1f], truth %.1f (expected after bounding)\n",
                 s.value, s.confidence.lower, s.confidence.upper, bounded_keys / bounded_pings);
     std::printf("  (without bounding the test accounts' pings dominate: the mean over all pings is %.1f; the mean of "
                 "each user's own speed is %.1f)\n",

@@ -188,7 +188,7 @@ elseif(EXAMPLE STREQUAL "input_vs_output_privacy")
 
 elseif(EXAMPLE STREQUAL "engagement_per_user")
   expect_match("the heaviest user sent [0-9]+ keyboard pings, bounded to 20\n")
-  capture(t "typing speed \\(keys/minute\\): released ${n}, 95% interval \\[${n}, ${n}\\], truth after bounding ${n}")
+  capture(t "typing speed \\(keys/minute\\): released ${n}, 95% interval \\[${n}, ${n}\\], truth ${n} \\(expected after bounding\\)")
   expect_in_interval("typing speed's truth in its interval" ${t_2} ${t_3} ${t_4})
   capture(u "the mean over all pings is ${n}")
   expect_less("bounding keeps the test accounts from dominating" ${t_3} ${u_1})
