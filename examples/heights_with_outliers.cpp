@@ -142,7 +142,10 @@ int main(int argc, char** argv) {
     }
     std::printf("  wrong way: attack error %.2f cm on average over all %zu participants (guessing the mean: %.2f cm)\n",
                 wrong_error, participants, guess_error);
-    std::printf("  verdict: ATTACK SUCCEEDS (the noise was calibrated to the data, and the runs were never accounted)\n");
+    std::printf("  verdict: %s\n", wrong_error < guess_error / 4
+                                        ? "ATTACK SUCCEEDS (the noise was calibrated to the data, and the runs were never "
+                                          "accounted)"
+                                        : "the attack did no better than guessing the mean");
     std::printf("  (even by the notebook's own count, %zu runs at 'epsilon 1' would be epsilon %zu; a budget of 1 "
                 "allows one run)\n",
                 rounds, rounds);
