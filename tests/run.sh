@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source cmake/install-packages.sh
-dpkit_install_packages cmake ninja-build g++ clang catch2 libfmt-dev libeigen3-dev libbenchmark-dev libboost-dev libcli11-dev libxml2-utils librsvg2-bin
+dpkit_install_packages cmake ninja-build g++ clang catch2 libfmt-dev libeigen3-dev libbenchmark-dev libboost-dev libcli11-dev libxml2-utils librsvg2-bin openmpi-bin libopenmpi-dev
 
 presets=(gcc clang asan tsan)
 logs=build/logs

@@ -93,26 +93,33 @@ inline i128 round_shift(i128 s, int k) {
 }
 
 /// The mechanism that noises a state `units` apart between neighbours.
-inline auto integer_mechanism(const laplace_noise& n, double units) {
-    return laplace_mechanism<std::int64_t>(n.epsilon, l1_sensitivity{units});
-}
-inline gaussian_mechanism<std::int64_t> integer_mechanism(const gaussian_noise& n, double units) {
-    // Calibrating the discrete Gaussian takes ~0.4 ms; repeated releases with the
-    // same parameters (one per shard, partition, part or trial) reuse one of the
-    // last few (a per-thread cache of immutable values).
+/// Calibrating takes up to ~0.4 ms (the discrete Gaussian's search, the Laplace
+/// scale's exact decimal bound); repeated releases with the same parameters (one
+/// per shard, partition, part or trial) reuse one of the last few: a per-thread
+/// cache of immutable values keyed by every parameter of the calibration.
+template <class Mechanism, class Make>
+Mechanism recent_mechanism(double epsilon, double delta, double units, Make&& make) {
     struct cached {
         double epsilon, delta, units;
-        gaussian_mechanism<std::int64_t> mechanism;
+        Mechanism mechanism;
     };
     constexpr std::size_t slots = 8;
     thread_local std::vector<cached> recent;
     for (const auto& c : recent) {
-        if (c.epsilon == n.epsilon.value && c.delta == n.delta.value && c.units == units) return c.mechanism;
+        if (c.epsilon == epsilon && c.delta == delta && c.units == units) return c.mechanism;
     }
-    gaussian_mechanism<std::int64_t> m(n.epsilon, n.delta, l2_sensitivity{units});
+    Mechanism m = make();
     if (recent.size() == slots) recent.erase(recent.begin());
-    recent.push_back(cached{n.epsilon.value, n.delta.value, units, m});
+    recent.push_back(cached{epsilon, delta, units, m});
     return m;
+}
+inline laplace_mechanism<std::int64_t> integer_mechanism(const laplace_noise& n, double units) {
+    return recent_mechanism<laplace_mechanism<std::int64_t>>(
+        n.epsilon.value, 0.0, units, [&] { return laplace_mechanism<std::int64_t>(n.epsilon, l1_sensitivity{units}); });
+}
+inline gaussian_mechanism<std::int64_t> integer_mechanism(const gaussian_noise& n, double units) {
+    return recent_mechanism<gaussian_mechanism<std::int64_t>>(
+        n.epsilon.value, n.delta.value, units, [&] { return gaussian_mechanism<std::int64_t>(n.epsilon, n.delta, l2_sensitivity{units}); });
 }
 
 /// A noisy state: (S' + Z) 2^k steps, its noise interval in steps, its cost.
