@@ -51,6 +51,17 @@ public:
             }
             const char c = buffer_[pos_];
             switch (st) {
+                case state::quote_in_quoted:
+                    if (c == '"') {
+                        field.push_back('"');
+                        st = state::quoted;
+                        break;
+                    }
+                    if (c != delimiter_ && c != '\n' && !(c == '\r' && peek_is_lf())) {
+                        throw csv_error(record_line_, fields.size() + 1, "text after the closing quote of a quoted field");
+                    }
+                    st = state::start;  // the field ended: the delimiter or line break is handled below
+                    [[fallthrough]];
                 case state::start:
                 case state::unquoted:
                     if (c == delimiter_) {
@@ -77,22 +88,6 @@ public:
                     } else {
                         if (c == '\n') ++line_;
                         field.push_back(c);
-                    }
-                    break;
-                case state::quote_in_quoted:
-                    if (c == '"') {
-                        field.push_back('"');
-                        st = state::quoted;
-                    } else if (c == delimiter_) {
-                        fields.push_back(std::move(field));
-                        field.clear();
-                        st = state::start;
-                    } else if (c == '\n' || (c == '\r' && peek_is_lf())) {
-                        consume_line_break(c);
-                        fields.push_back(std::move(field));
-                        return true;
-                    } else {
-                        throw csv_error(record_line_, fields.size() + 1, "text after the closing quote of a quoted field");
                     }
                     break;
             }
