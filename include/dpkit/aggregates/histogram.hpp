@@ -208,34 +208,23 @@ struct cell_counts {
         }
     }
 
-    /// The mechanism noising each count (scalar when one unit changes one count).
-    static auto mechanism(const laplace_noise& noise, const integer_release_plan& p, std::uint64_t touched, std::size_t cells) {
+    /// The mechanism noising each count (scalar when one unit changes one count),
+    /// reused from the per-thread cache of release.hpp when seen recently.
+    static laplace_mechanism<std::int64_t> mechanism(const laplace_noise& noise, const integer_release_plan& p, std::uint64_t touched,
+                                                     std::size_t cells) {
         if (touched == 1) return integer_mechanism(noise, p.units);
-        return laplace_mechanism<std::int64_t>(noise.epsilon, dpkit::l1_sensitivity{mul_up(static_cast<double>(touched), p.units)},
-                                               dpkit::dimension{cells});
+        const double l1 = mul_up(static_cast<double>(touched), p.units);
+        return recent_mechanism<laplace_mechanism<std::int64_t>>(noise.epsilon.value, 0.0, l1, cells, [&] {
+            return laplace_mechanism<std::int64_t>(noise.epsilon, dpkit::l1_sensitivity{l1}, dpkit::dimension{cells});
+        });
     }
     static gaussian_mechanism<std::int64_t> mechanism(const gaussian_noise& noise, const integer_release_plan& p,
                                                       std::uint64_t touched, std::size_t cells) {
         if (touched == 1) return integer_mechanism(noise, p.units);
-        // Calibrating takes about a millisecond; repeated releases with the same
-        // parameters reuse one of the last few (a per-thread cache of immutable values).
         const double l2 = mul_up(sqrt_up(static_cast<double>(touched)), p.units);
-        struct cached {
-            double epsilon, delta, l2;
-            std::size_t cells;
-            gaussian_mechanism<std::int64_t> mechanism;
-        };
-        constexpr std::size_t slots = 8;
-        thread_local std::vector<cached> recent;
-        for (const auto& c : recent) {
-            if (c.epsilon == noise.epsilon.value && c.delta == noise.delta.value && c.l2 == l2 && c.cells == cells) {
-                return c.mechanism;
-            }
-        }
-        gaussian_mechanism<std::int64_t> m(noise.epsilon, noise.delta, dpkit::l2_sensitivity{l2}, dpkit::dimension{cells});
-        if (recent.size() == slots) recent.erase(recent.begin());
-        recent.push_back(cached{noise.epsilon.value, noise.delta.value, l2, cells, m});
-        return m;
+        return recent_mechanism<gaussian_mechanism<std::int64_t>>(noise.epsilon.value, noise.delta.value, l2, cells, [&] {
+            return gaussian_mechanism<std::int64_t>(noise.epsilon, noise.delta, dpkit::l2_sensitivity{l2}, dpkit::dimension{cells});
+        });
     }
 
     /// The per-cell level that gives the requested coverage.

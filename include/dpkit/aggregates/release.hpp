@@ -96,30 +96,32 @@ inline i128 round_shift(i128 s, int k) {
 /// Calibrating takes up to ~0.4 ms (the discrete Gaussian's search, the Laplace
 /// scale's exact decimal bound); repeated releases with the same parameters (one
 /// per shard, partition, part or trial) reuse one of the last few: a per-thread
-/// cache of immutable values keyed by every parameter of the calibration.
+/// cache of immutable values keyed by every parameter of the calibration
+/// (`dimension` 0 stands for the scalar calibration).
 template <class Mechanism, class Make>
-Mechanism recent_mechanism(double epsilon, double delta, double units, Make&& make) {
+Mechanism recent_mechanism(double epsilon, double delta, double sensitivity, std::size_t dimension, Make&& make) {
     struct cached {
-        double epsilon, delta, units;
+        double epsilon, delta, sensitivity;
+        std::size_t dimension;
         Mechanism mechanism;
     };
     constexpr std::size_t slots = 8;
     thread_local std::vector<cached> recent;
     for (const auto& c : recent) {
-        if (c.epsilon == epsilon && c.delta == delta && c.units == units) return c.mechanism;
+        if (c.epsilon == epsilon && c.delta == delta && c.sensitivity == sensitivity && c.dimension == dimension) return c.mechanism;
     }
     Mechanism m = make();
     if (recent.size() == slots) recent.erase(recent.begin());
-    recent.push_back(cached{epsilon, delta, units, m});
+    recent.push_back(cached{epsilon, delta, sensitivity, dimension, m});
     return m;
 }
 inline laplace_mechanism<std::int64_t> integer_mechanism(const laplace_noise& n, double units) {
     return recent_mechanism<laplace_mechanism<std::int64_t>>(
-        n.epsilon.value, 0.0, units, [&] { return laplace_mechanism<std::int64_t>(n.epsilon, l1_sensitivity{units}); });
+        n.epsilon.value, 0.0, units, 0, [&] { return laplace_mechanism<std::int64_t>(n.epsilon, l1_sensitivity{units}); });
 }
 inline gaussian_mechanism<std::int64_t> integer_mechanism(const gaussian_noise& n, double units) {
     return recent_mechanism<gaussian_mechanism<std::int64_t>>(
-        n.epsilon.value, n.delta.value, units, [&] { return gaussian_mechanism<std::int64_t>(n.epsilon, n.delta, l2_sensitivity{units}); });
+        n.epsilon.value, n.delta.value, units, 0, [&] { return gaussian_mechanism<std::int64_t>(n.epsilon, n.delta, l2_sensitivity{units}); });
 }
 
 /// A noisy state: (S' + Z) 2^k steps, its noise interval in steps, its cost.
