@@ -212,8 +212,10 @@ plan make_plan(const options& o, const std::vector<std::string>& header) {
         }
         p.described.push_back(c);
     }
+    // The key columns share --delta; their booked deltas add up to at most it.
+    const double selection_delta = p.key_columns > 0 ? dpkit::detail::equal_share(o.delta, p.key_columns) : 0;
     for (auto& s : p.specs) {
-        if (auto* k = std::get_if<dpkit::key_column>(&s)) k->selection_delta = dpkit::delta{o.delta / static_cast<double>(p.key_columns)};
+        if (auto* k = std::get_if<dpkit::key_column>(&s)) k->selection_delta = dpkit::delta{selection_delta};
     }
     if (!o.hist.empty()) {
         const auto c = column_of(o.hist, "--hist");
