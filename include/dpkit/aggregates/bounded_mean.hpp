@@ -87,7 +87,9 @@ public:
     template <noise_spec Noise>
     interval predicted_interval(const Noise& noise, double level, double assumed_count, mean_split split = {}) const {
         detail::check_level(level);
-        const auto [count_noise, sum_noise] = shares(noise, split);
+        const auto parts = shares(noise, split);
+        const Noise& count_noise = parts[0];
+        const Noise& sum_noise = parts[1];
         const double part_level = 1 - (1 - level) / 2;
         const interval cn = detail::planned_noise_interval(count_noise, m_.count_sensitivity, part_level);
         const interval sn = detail::planned_noise_interval(sum_noise, m_.sum_sensitivity, part_level);
@@ -106,7 +108,9 @@ public:
                              mean_split split = {}) {
         check_open("release");
         detail::check_level(level);
-        const auto [count_noise, sum_noise] = shares(noise, split);
+        const auto parts = shares(noise, split);
+        const Noise& count_noise = parts[0];
+        const Noise& sum_noise = parts[1];
         const double part_level = 1 - (1 - level) / 2;
         const auto c = detail::draw_integer<Rule>(static_cast<detail::i128>(m_.n), m_.count_sensitivity, count_noise, part_level, g);
         const auto s = detail::draw_integer<Rule>(m_.sum, m_.sum_sensitivity, sum_noise, part_level, g);
@@ -141,15 +145,8 @@ private:
     explicit bounded_mean(detail::centred_moments<1> m) : m_(std::move(m)) {}
 
     template <noise_spec Noise>
-    static std::pair<Noise, Noise> shares(const Noise& noise, const mean_split& split) {
-        const auto eps = detail::split_amount(who, noise.epsilon.value, std::array{split.count, split.sum});
-        if constexpr (std::same_as<Noise, laplace_noise>) {
-            return {laplace_noise{dpkit::epsilon{eps[0]}}, laplace_noise{dpkit::epsilon{eps[1]}}};
-        } else {
-            const auto del = detail::split_amount(who, noise.delta.value, std::array{split.count, split.sum});
-            return {gaussian_noise{dpkit::epsilon{eps[0]}, dpkit::delta{del[0]}},
-                    gaussian_noise{dpkit::epsilon{eps[1]}, dpkit::delta{del[1]}}};
-        }
+    static std::vector<Noise> shares(const Noise& noise, const mean_split& split) {
+        return detail::split_noise(who, noise, std::array{split.count, split.sum});
     }
 
     void check_open(const char* what) const {

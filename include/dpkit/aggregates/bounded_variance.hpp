@@ -149,17 +149,8 @@ private:
     static constexpr const char* who = "dpkit::bounded_variance";
 
     template <noise_spec Noise>
-    static std::array<Noise, 3> shares(const Noise& noise, const variance_split& split) {
-        const std::array<double, 3> fractions{split.count, split.sum, split.squares};
-        const auto eps = detail::split_amount(who, noise.epsilon.value, fractions);
-        std::array<Noise, 3> parts{noise, noise, noise};
-        if constexpr (std::same_as<Noise, gaussian_noise>) {
-            const auto del = detail::split_amount(who, noise.delta.value, fractions);
-            for (std::size_t i = 0; i < 3; ++i) parts[i] = gaussian_noise{dpkit::epsilon{eps[i]}, dpkit::delta{del[i]}};
-        } else {
-            for (std::size_t i = 0; i < 3; ++i) parts[i] = laplace_noise{dpkit::epsilon{eps[i]}};
-        }
-        return parts;
+    static std::vector<Noise> shares(const Noise& noise, const variance_split& split) {
+        return detail::split_noise(who, noise, std::array{split.count, split.sum, split.squares});
     }
     explicit bounded_variance(detail::centred_moments<2> m) : m_(std::move(m)) {}
 

@@ -140,21 +140,6 @@ struct table_description {
 
 namespace detail {
 
-template <noise_spec Noise, std::size_t N>
-std::array<Noise, N> split_noise(const char* who, const Noise& noise, const std::array<double, N>& fractions) {
-    const auto eps = split_amount(who, noise.epsilon.value, fractions);
-    std::array<double, N> del{};
-    if constexpr (std::same_as<Noise, gaussian_noise>) del = split_amount(who, noise.delta.value, fractions);
-    const auto part = [&](std::size_t i) -> Noise {
-        if constexpr (std::same_as<Noise, laplace_noise>) {
-            return laplace_noise{dpkit::epsilon{eps[i]}};
-        } else {
-            return gaussian_noise{dpkit::epsilon{eps[i]}, dpkit::delta{del[i]}};
-        }
-    };
-    return [&]<std::size_t... I>(std::index_sequence<I...>) { return std::array<Noise, N>{part(I)...}; }(std::make_index_sequence<N>{});
-}
-
 inline std::string format_number(double v) {
     char buf[64];
     if (v == 0 || (std::fabs(v) >= 1e-3 && std::fabs(v) < 1e9)) {
@@ -635,7 +620,7 @@ public:
         }
         std::vector<double> fractions;
         for (double w : weights) fractions.push_back(w / total);
-        const auto shares = split_vector(noise, fractions);
+        const auto shares = detail::split_noise(who, noise, std::span<const double>(fractions));
         std::vector<std::pair<std::string, any_cost>> parts;
         table_description out;
         out.level = level;
@@ -714,23 +699,6 @@ private:
     }
     void check_open(const char* what) const {
         if (released_) detail::throw_invalid(who, std::string(what) + " after release: the table was already described");
-    }
-
-    /// The noise split into the columns' fractions, booked decimals within the whole.
-    template <noise_spec Noise>
-    std::vector<Noise> split_vector(const Noise& noise, const std::vector<double>& fractions) const {
-        const auto eps = detail::split_amount(who, noise.epsilon.value, std::span<const double>(fractions));
-        std::vector<double> del;
-        if constexpr (std::same_as<Noise, gaussian_noise>) del = detail::split_amount(who, noise.delta.value, std::span<const double>(fractions));
-        std::vector<Noise> out;
-        for (std::size_t i = 0; i < fractions.size(); ++i) {
-            if constexpr (std::same_as<Noise, laplace_noise>) {
-                out.push_back(laplace_noise{dpkit::epsilon{eps[i]}});
-            } else {
-                out.push_back(gaussian_noise{dpkit::epsilon{eps[i]}, dpkit::delta{del[i]}});
-            }
-        }
-        return out;
     }
 
     std::uint64_t cap_ = 1;

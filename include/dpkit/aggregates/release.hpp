@@ -20,6 +20,7 @@
 #include <array>
 #include <cstdint>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "../accounting/accountant.hpp"
+#include "../detail/exact_decimal.hpp"
 #include "../detail/int128.hpp"
 #include "../mechanisms/accuracy.hpp"
 #include "../mechanisms/gaussian.hpp"
@@ -203,6 +205,22 @@ struct spend_later {
         return out;
     }
 };
+
+/// A noise specification split into parts with the given fractions (each in
+/// (0, 1], adding up to 1): epsilon, and delta for Gaussian noise, by
+/// split_amount, so the decimals booked for the parts add up to at most the whole.
+template <noise_spec Noise>
+std::vector<Noise> split_noise(const char* who, const Noise& noise, std::span<const double> fractions) {
+    const std::vector<double> eps = split_amount(who, noise.epsilon.value, fractions);
+    std::vector<Noise> parts(eps.size(), noise);
+    if constexpr (std::same_as<Noise, gaussian_noise>) {
+        const std::vector<double> del = split_amount(who, noise.delta.value, fractions);
+        for (std::size_t i = 0; i < parts.size(); ++i) parts[i] = gaussian_noise{dpkit::epsilon{eps[i]}, dpkit::delta{del[i]}};
+    } else {
+        for (std::size_t i = 0; i < parts.size(); ++i) parts[i] = laplace_noise{dpkit::epsilon{eps[i]}};
+    }
+    return parts;
+}
 
 /// A fraction of a noise specification: epsilon (and delta) scaled by f in (0, 1].
 inline laplace_noise share(const laplace_noise& n, double f) { return laplace_noise{dpkit::epsilon{n.epsilon.value * f}}; }
