@@ -21,6 +21,9 @@ using dpkit_test::false_failure_rate;
 
 namespace {
 
+using dpkit_test::bin;
+using dpkit_test::two_sample_p_value;
+
 constexpr int n_samples = 100000;
 
 template <class Sampler>
@@ -207,43 +210,6 @@ double laplace_bin_mass(double b, double w, std::int64_t k) {
     if (k >= 0) return std::exp(-static_cast<double>(k) * w / b) * one_minus_pw / one_plus_p;
     const double j = static_cast<double>(-k - 1);
     return std::exp(-(j * w + 1) / b) * one_minus_pw / one_plus_p;
-}
-
-std::vector<std::int64_t> bin(const std::vector<std::int64_t>& s, std::int64_t w) {
-    std::vector<std::int64_t> out;
-    out.reserve(s.size());
-    for (auto v : s) out.push_back(v >= 0 ? v / w : -((-v - 1) / w) - 1);
-    return out;
-}
-
-/// G-test of homogeneity of two samples over their common values (values seen
-/// fewer than 10 times in the pooled sample are pooled into one cell).
-double two_sample_p_value(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
-    std::map<std::int64_t, std::pair<double, double>> cells;
-    for (auto v : a) cells[v].first += 1;
-    for (auto v : b) cells[v].second += 1;
-    std::vector<std::pair<double, double>> pooled;
-    std::pair<double, double> rare{0, 0};
-    for (const auto& [v, c] : cells) {
-        if (c.first + c.second >= 10) {
-            pooled.push_back(c);
-        } else {
-            rare.first += c.first;
-            rare.second += c.second;
-        }
-    }
-    if (rare.first + rare.second > 0) pooled.push_back(rare);
-    const double na = static_cast<double>(a.size());
-    const double nb = static_cast<double>(b.size());
-    double g = 0;
-    for (const auto& [x, y] : pooled) {
-        const double total = x + y;
-        const double ea = total * na / (na + nb);
-        const double eb = total * nb / (na + nb);
-        if (x > 0) g += 2 * x * std::log(x / ea);
-        if (y > 0) g += 2 * y * std::log(y / eb);
-    }
-    return dpkit_test::chi2_survival(g, static_cast<double>(pooled.size() - 1));
 }
 
 /// The sampler dpkit used before the table-driven one (CKS20 Algorithm 3 on
@@ -558,17 +524,28 @@ TEST_CASE("timing-safe samplers do the same work for every draw; the default one
     SECTION("positive control: the default Laplace and Gaussian vary in words and in iterations") {
         const auto lap = work_profile(dpkit::discrete_laplace_distribution(rational(3)), 752, 3000);
         const auto gauss = work_profile(dpkit::discrete_gaussian_distribution(rational(1000000)), 753, 3000);
+        const auto gauss_cks =
+            work_profile(dpkit::discrete_gaussian_distribution(rational(1000000), dpkit::detail::laplace_proposal), 754, 3000);
         std::set<std::uint64_t> lap_iterations;
         std::set<std::uint64_t> gauss_iterations;
         std::set<std::uint64_t> gauss_words;
+        std::set<std::uint64_t> cks_iterations;
+        std::set<std::uint64_t> cks_words;
         for (const auto& [work, count] : lap) lap_iterations.insert(work.second);
         for (const auto& [work, count] : gauss) {
             gauss_words.insert(work.first);
             gauss_iterations.insert(work.second);
         }
+        for (const auto& [work, count] : gauss_cks) {
+            cks_words.insert(work.first);
+            cks_iterations.insert(work.second);
+        }
         CHECK(lap_iterations.size() > 1);
-        CHECK(gauss_iterations.size() > 2);
+        // The bucket sampler rejects about 1% of rounds: 1 or 2 rounds in 3000 draws.
+        CHECK(gauss_iterations.size() > 1);
         CHECK(gauss_words.size() > 2);
+        CHECK(cks_iterations.size() > 2);
+        CHECK(cks_words.size() > 2);
     }
 }
 
@@ -686,6 +663,20 @@ TEST_CASE("fixed-point acceptance: gamma's fixed point and the e^-gamma bounds h
     }
     CHECK(points > 100000);
     CHECK(failures == 0);
+    // The coarse 16-bit bounds of G's bucket are implied by the fine bounds at every G.
+    int coarse_failures = 0;
+    const auto& tables = dpkit::detail::exp_minus_fixed_tables::get();
+    for (std::uint64_t g = 0; g < limit; g += 6151) {
+        std::uint64_t lo = 0;
+        u128 hi = 0;
+        dpkit::detail::exp_minus_fixed_bounds(g, lo, hi);
+        const std::uint32_t c = tables.coarse[g >> dpkit::detail::exp_minus_fixed_tables::coarse_shift];
+        const u128 accept_below = u128{c & 0xffffu} << 48;  // r < accept_below: (r + 1) 2^48 <= lo
+        const u128 reject_above = u128{c >> 16};            // r > reject_above: r 2^48 >= hi
+        if (accept_below > lo) ++coarse_failures;
+        if (reject_above < 0xffff && ((reject_above + 1) << 48) < hi) ++coarse_failures;
+    }
+    CHECK(coarse_failures == 0);
     SECTION("positive control: bounds for gamma + 2^-12 do not hold") { CHECK(shifted_failures > points / 2); }
 
     // gamma = a^2 / B lies in [(G - 1) 2^-24, (G + 2) 2^-24], for B from 1 to 2^126.

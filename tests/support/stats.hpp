@@ -150,4 +150,42 @@ inline double cp_lower(std::uint64_t k, std::uint64_t n, double alpha) {
 }
 inline double cp_upper(std::uint64_t k, std::uint64_t n, double alpha) { return k == n ? 1 : 1 - cp_lower(n - k, n, alpha); }
 
+/// Bin index floor(v / w) of each sample (w >= 1).
+inline std::vector<std::int64_t> bin(const std::vector<std::int64_t>& s, std::int64_t w) {
+    std::vector<std::int64_t> out;
+    out.reserve(s.size());
+    for (auto v : s) out.push_back(v >= 0 ? v / w : -((-v - 1) / w) - 1);
+    return out;
+}
+
+/// G-test of homogeneity of two samples over their common values (values seen
+/// fewer than 10 times in the pooled sample are pooled into one cell).
+inline double two_sample_p_value(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
+    std::map<std::int64_t, std::pair<double, double>> cells;
+    for (auto v : a) cells[v].first += 1;
+    for (auto v : b) cells[v].second += 1;
+    std::vector<std::pair<double, double>> pooled;
+    std::pair<double, double> rare{0, 0};
+    for (const auto& [v, c] : cells) {
+        if (c.first + c.second >= 10) {
+            pooled.push_back(c);
+        } else {
+            rare.first += c.first;
+            rare.second += c.second;
+        }
+    }
+    if (rare.first + rare.second > 0) pooled.push_back(rare);
+    const double na = static_cast<double>(a.size());
+    const double nb = static_cast<double>(b.size());
+    double g = 0;
+    for (const auto& [x, y] : pooled) {
+        const double total = x + y;
+        const double ea = total * na / (na + nb);
+        const double eb = total * nb / (na + nb);
+        if (x > 0) g += 2 * x * std::log(x / ea);
+        if (y > 0) g += 2 * y * std::log(y / eb);
+    }
+    return chi2_survival(g, static_cast<double>(pooled.size() - 1));
+}
+
 }  // namespace dpkit_test

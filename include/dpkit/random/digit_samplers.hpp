@@ -483,6 +483,16 @@ struct exp_minus_fixed_tables {
     static constexpr int whole_count = 40;
     std::array<std::uint64_t, whole_count> whole{};
     std::array<std::array<std::uint64_t, 256>, 3> chunk{};
+    /// Coarse 16-bit bounds per bucket of G (coarse_shift fraction bits of
+    /// gamma): for G in bucket k, W < e^(-gamma) whenever W's first 16 bits r
+    /// satisfy r < (coarse[k] & 0xffff), and W >= e^(-gamma) whenever r > (coarse[k] >> 16).
+    static constexpr int coarse_shift = 18;  // buckets of 2^-6 in gamma
+    static constexpr std::size_t coarse_count = std::size_t{whole_count} << (24 - coarse_shift);
+    std::array<std::uint32_t, coarse_count> coarse{};
+
+    /// The bounds of exp_minus_fixed_bounds from these tables (defined below).
+    static void fine_bounds(const exp_minus_fixed_tables& tables, std::uint64_t g, std::uint64_t& lo,
+                            u128& hi) noexcept;
 
     static std::uint64_t mul_high(std::uint64_t a, std::uint64_t b) noexcept {
         return static_cast<std::uint64_t>((static_cast<u128>(a) * b) >> 64);
@@ -502,6 +512,20 @@ struct exp_minus_fixed_tables {
                 exp_argument x;
                 x.divide(std::uint64_t{1} << (8 * (i + 1)));
                 fill(t.chunk[static_cast<std::size_t>(i)], exact_scaled_inverse(0, x));
+            }
+            // Bucket k holds G in [k 2^s, (k + 1) 2^s): e^(-gamma) is decreasing, so the
+            // fine lower bound at the bucket's last G and the fine upper bound at its
+            // first G hold for every gamma of the bucket (exp_minus_fixed_bounds).
+            for (std::size_t k = 0; k < coarse_count; ++k) {
+                std::uint64_t lo = 0;
+                u128 hi = 0;
+                fine_bounds(t, ((k + 1) << coarse_shift) - 1, lo, hi);
+                const std::uint64_t accept_below = lo >> 48;  // r < this: (r + 1) 2^48 <= lo
+                std::uint64_t ignored = 0;
+                fine_bounds(t, k << coarse_shift, ignored, hi);
+                const u128 top = (hi - 1) >> 48;  // r > this: r 2^48 >= hi
+                const std::uint64_t reject_above = top > 0xffff ? 0xffff : static_cast<std::uint64_t>(top);
+                t.coarse[k] = static_cast<std::uint32_t>(accept_below | (reject_above << 16));
             }
             return t;
         }();
@@ -569,7 +593,11 @@ big_uint to_big(const wide_uint<L>& v) {
 /// The bounds lo <= 2^64 e^(-gamma) <= hi of bernoulli_exp_minus_fixed, for
 /// gamma's fixed-point value G < 40 2^24 (see there).
 inline void exp_minus_fixed_bounds(std::uint64_t g, std::uint64_t& lo, u128& hi) noexcept {
-    const auto& tables = exp_minus_fixed_tables::get();
+    exp_minus_fixed_tables::fine_bounds(exp_minus_fixed_tables::get(), g, lo, hi);
+}
+
+inline void exp_minus_fixed_tables::fine_bounds(const exp_minus_fixed_tables& tables, std::uint64_t g,
+                                                std::uint64_t& lo, u128& hi) noexcept {
     using M = exp_minus_fixed_tables;
     const std::uint64_t p =
         M::mul_high(M::mul_high(tables.whole[static_cast<std::size_t>(g >> 24)], tables.chunk[0][(g >> 16) & 0xff]),
@@ -597,10 +625,15 @@ inline void exp_minus_fixed_bounds(std::uint64_t g, std::uint64_t& lo, u128& hi)
 template <class Pool>
 [[gnu::always_inline]] inline int bernoulli_exp_minus_fixed(Pool& bits, std::uint64_t g, std::uint64_t first16,
                                                             std::uint64_t& tie) {
+    const auto& tables = exp_minus_fixed_tables::get();
+    const std::uint64_t r = first16;
+    // Most draws are decided by the coarse bounds of G's bucket (one load).
+    const std::uint32_t coarse = tables.coarse[g >> exp_minus_fixed_tables::coarse_shift];
+    if (r < (coarse & 0xffffu)) [[likely]] return 1;
+    if (r > (coarse >> 16)) [[likely]] return 0;
     std::uint64_t lo = 0;
     u128 hi = 0;
-    exp_minus_fixed_bounds(g, lo, hi);
-    const std::uint64_t r = first16;
+    exp_minus_fixed_tables::fine_bounds(tables, g, lo, hi);
     if (r < (lo >> 48)) [[likely]] return 1;                                // (r + 1) 2^48 <= lo
     if (r > static_cast<std::uint64_t>((hi - 1) >> 48)) [[likely]] return 0;  // r 2^48 >= hi
     const std::uint64_t u = (r << 48) | bits.take(48);

@@ -13,7 +13,9 @@
 ///    lazily with exact 64-bit table prefixes (digit_samplers.hpp), with the
 ///    sign and "-0" rejection of CKS20 Algorithm 2; the CKS20 Algorithm 2
 ///    sampler remains as detail::discrete_laplace_cks (the reference);
-///  - discrete Gaussian: CKS20 Algorithm 3 with the digit-based Laplace as the
+///  - discrete Gaussian, sigma^2 >= 1: rejection from a
+///    step-shaped proposal drawn from an integer alias table (gaussian_buckets.hpp);
+///  - discrete Gaussian, otherwise: CKS20 Algorithm 3 with the digit-based Laplace as the
 ///    proposal and its acceptance test Bernoulli(exp(-gamma)) decided against
 ///    fixed-point bounds on exp(-gamma), falling back to exact arithmetic when
 ///    the first 64 random bits do not decide it (Knuth-Yao lazy comparison;
@@ -41,6 +43,7 @@
 #include "../rational.hpp"
 #include "bits.hpp"
 #include "digit_samplers.hpp"
+#include "gaussian_buckets.hpp"
 
 namespace dpkit {
 
@@ -287,16 +290,50 @@ private:
     std::shared_ptr<const detail::geometric_digits> digits_;
 };
 
+namespace detail {
+/// Selects discrete_gaussian_distribution's CKS20 sampler where the bucket sampler would apply.
+struct laplace_proposal_t {
+    explicit laplace_proposal_t() = default;
+};
+inline constexpr laplace_proposal_t laplace_proposal{};
+}  // namespace detail
+
 /// Discrete Gaussian distribution on the integers with rational variance
-/// parameter sigma^2: P[k] proportional to exp(-k^2 / (2 sigma^2)) (CKS20
-/// Algorithm 3, proposal discrete Laplace with scale floor(sigma) + 1).
-/// Accepts 0 < sigma^2 <= 2^100.
+/// parameter sigma^2: P[k] proportional to exp(-k^2 / (2 sigma^2)).
+/// Accepts 0 < sigma^2 <= 2^100. A sigma^2 >= 1 (numerator and denominator
+/// below 2^120: every variance dpkit's mechanisms choose) is drawn by the
+/// bucket sampler of gaussian_buckets.hpp (rejection from a step-shaped
+/// proposal, about 1.02 rounds per draw); a smaller one by CKS20 Algorithm 3
+/// (proposal discrete Laplace with scale floor(sigma) + 1, about 1.3 rounds
+/// per draw). Both are exact.
 class discrete_gaussian_distribution {
 public:
     explicit discrete_gaussian_distribution(const rational& sigma2) : sigma2_(sigma2) {
+        validate(sigma2);
+        if (detail::gaussian_buckets::supports(sigma2.numerator(), sigma2.denominator())) {
+            buckets_ = detail::shared_gaussian_buckets(sigma2.numerator(), sigma2.denominator());
+            return;
+        }
+        init_laplace_proposal();
+    }
+
+    /// The CKS20 Algorithm 3 sampler (rejection from a discrete Laplace) at any
+    /// accepted sigma^2, also where the bucket sampler applies (for tests and comparisons).
+    discrete_gaussian_distribution(const rational& sigma2, detail::laplace_proposal_t) : sigma2_(sigma2) {
+        validate(sigma2);
+        init_laplace_proposal();
+    }
+
+private:
+    static void validate(const rational& sigma2) {
         if (sigma2.is_zero()) detail::throw_invalid(who, "sigma^2 must be > 0", 0.0);
         const detail::u128 whole = sigma2.numerator() / sigma2.denominator();
         if (whole > (detail::u128{1} << 100)) detail::throw_invalid(who, "sigma^2 must be <= 2^100", sigma2.to_double());
+    }
+
+    void init_laplace_proposal() {
+        const rational& sigma2 = sigma2_;
+        const detail::u128 whole = sigma2.numerator() / sigma2.denominator();
         t_ = static_cast<std::uint64_t>(detail::isqrt(whole)) + 1;  // floor(sigma) + 1
         // B = 2 sigma^2 t^2 as num/den: 2 * n * d * t^2 over d^2; we use 2 n d t^2 (see operator()).
         const detail::u128 n = sigma2.numerator();
@@ -328,6 +365,7 @@ public:
         }
     }
 
+public:
     const rational& sigma2() const noexcept { return sigma2_; }
 
     template <std::uniform_random_bit_generator G>
@@ -339,6 +377,16 @@ public:
     /// One draw from bits of an existing pool (for batches).
     template <class Pool>
     std::int64_t draw(Pool& bits) const {
+        if (buckets_) [[likely]] return buckets_->draw(bits);
+        return draw_from_laplace(bits);
+    }
+
+    /// Whether draws use the bucket sampler (sigma^2 >= 1; see the class comment).
+    bool uses_buckets() const noexcept { return buckets_ != nullptr; }
+
+private:
+    template <class Pool>
+    std::int64_t draw_from_laplace(Pool& bits) const {
         using detail::u128;
         auto& g = bits.generator();
         const u128 n = sigma2_.numerator();
@@ -403,7 +451,6 @@ public:
         }
     }
 
-private:
     using wide = detail::wide_uint<8>;
 
     template <class Pool>
@@ -469,6 +516,7 @@ private:
     bool fast_denominator_ = false;
     detail::u128 two_n_d_t2_ = 0;
     std::shared_ptr<const detail::geometric_digits> laplace_;
+    std::shared_ptr<const detail::gaussian_buckets> buckets_;
     wide wide_b_;
     wide wide_b32_;
     bool narrow_ok_ = false;
