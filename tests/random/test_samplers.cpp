@@ -203,14 +203,7 @@ TEST_CASE("discrete_gaussian_distribution matches its pmf from sigma^2 = 1e-6 to
 
 namespace {
 
-/// Bins of width w for a discrete Laplace with scale b: bin k holds [k w, (k+1) w).
-double laplace_bin_mass(double b, double w, std::int64_t k) {
-    const double one_minus_pw = -std::expm1(-w / b);
-    const double one_plus_p = 1 + std::exp(-1 / b);
-    if (k >= 0) return std::exp(-static_cast<double>(k) * w / b) * one_minus_pw / one_plus_p;
-    const double j = static_cast<double>(-k - 1);
-    return std::exp(-(j * w + 1) / b) * one_minus_pw / one_plus_p;
-}
+using dpkit_test::laplace_bin_mass;
 
 /// The sampler dpkit used before the table-driven one (CKS20 Algorithm 3 on
 /// the CKS20 Algorithm 2 Laplace), for integer sigma^2 < 2^40: the reference.

@@ -39,4 +39,13 @@ inline double discrete_gaussian_pmf(double s2, double normalizer, std::int64_t k
     return std::exp(-x * x / (2 * s2)) / normalizer;
 }
 
+/// Bins of width w for a discrete Laplace with scale b: bin k holds [k w, (k+1) w).
+inline double laplace_bin_mass(double b, double w, std::int64_t k) {
+    const double one_minus_pw = -std::expm1(-w / b);
+    const double one_plus_p = 1 + std::exp(-1 / b);
+    if (k >= 0) return std::exp(-static_cast<double>(k) * w / b) * one_minus_pw / one_plus_p;
+    const double j = static_cast<double>(-k - 1);
+    return std::exp(-(j * w + 1) / b) * one_minus_pw / one_plus_p;
+}
+
 }  // namespace dpkit_test

@@ -15,16 +15,17 @@
 ///    a block of low bits is drawn uniformly and accepted with probability
 ///    exp(-value/b) (Canonne, Kamath, Steinke 2020, "The Discrete Gaussian for
 ///    Differential Privacy", Algorithm 1, with lazily compared uniforms).
-/// The discrete Gaussian is CKS20 Algorithm 3 (rejection from a discrete
-/// Laplace), whose acceptance test Bernoulli(exp(-gamma)) compares a uniform W
-/// lazily with fixed-point bounds on exp(-gamma): gamma to 24 fraction bits from
-/// a 64-bit reciprocal, exp(-gamma) as a product of four table entries (proven
-/// lower bounds built from exact 64-bit floors), and, only when W's first 64
-/// bits fall between the bounds (probability below 2^-21), the exact comparison
-/// of exact_exp.hpp (bernoulli_exp_minus_fixed). The acceptance test used before
-/// (an exponential E compared with gamma digit by digit, exponential_exceeds)
-/// stays as a reference; on the lattice Gaussian (sigma^2 = 1.5e13) the new test
-/// takes fewer instructions and random bits (README, performance).
+/// The discrete Gaussian below sigma^2 = 1 is CKS20 Algorithm 3 (rejection
+/// from a discrete Laplace; from sigma^2 = 1 on, bucket_samplers.hpp), whose
+/// acceptance test Bernoulli(exp(-gamma)) compares a uniform W lazily with
+/// bounds on exp(-gamma): first 16-bit bounds per 2^-6 of gamma (one table
+/// load), then fixed-point bounds: gamma to 24 fraction bits from a 64-bit
+/// reciprocal, exp(-gamma) as a product of four table entries (proven lower
+/// bounds built from exact 64-bit floors), and, only when W's first 64 bits
+/// fall between those (probability below 2^-21), the exact comparison of
+/// exact_exp.hpp (bernoulli_exp_minus_fixed). The bucket sampler uses the same
+/// fixed-point bounds. The acceptance test used before (an exponential E
+/// compared with gamma digit by digit, exponential_exceeds) stays as a reference.
 /// Only integer arithmetic is used on the sampling path; the tables are exact
 /// floors computed once per process (the constants) and once per distinct
 /// scale (shared_geometric_digits) by exact_exp.hpp.

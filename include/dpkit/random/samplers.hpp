@@ -14,7 +14,7 @@
 ///    sign and "-0" rejection of CKS20 Algorithm 2; the CKS20 Algorithm 2
 ///    sampler remains as detail::discrete_laplace_cks (the reference);
 ///  - discrete Gaussian, sigma^2 >= 1: rejection from a
-///    step-shaped proposal drawn from an integer alias table (gaussian_buckets.hpp);
+///    step-shaped proposal drawn from an integer alias table (bucket_samplers.hpp);
 ///  - discrete Gaussian, otherwise: CKS20 Algorithm 3 with the digit-based Laplace as the
 ///    proposal and its acceptance test Bernoulli(exp(-gamma)) decided against
 ///    fixed-point bounds on exp(-gamma), falling back to exact arithmetic when
@@ -43,7 +43,7 @@
 #include "../rational.hpp"
 #include "bits.hpp"
 #include "digit_samplers.hpp"
-#include "gaussian_buckets.hpp"
+#include "bucket_samplers.hpp"
 
 namespace dpkit {
 
@@ -212,6 +212,14 @@ bool bernoulli_exp(G& g, const rational& gamma) {
     return detail::bernoulli_exp_ratio<detail::u128>(g, gamma.numerator(), gamma.denominator());
 }
 
+namespace detail {
+/// Selects discrete_laplace_distribution's digit-by-digit sampler where the bucket sampler would apply.
+struct digit_sampler_t {
+    explicit digit_sampler_t() = default;
+};
+inline constexpr digit_sampler_t digit_sampler{};
+}  // namespace detail
+
 /// Geometric distribution on {0, 1, 2, ...} with P[k] = (1 - e^-gamma) e^(-gamma k)
 /// for a rational gamma > 0 whose numerator and denominator are below 2^64.
 class geometric_exp_distribution {
@@ -254,27 +262,49 @@ private:
 /// scale's numerator and denominator must be below 2^64 and b <= 2^56.
 class discrete_laplace_distribution {
 public:
-    explicit discrete_laplace_distribution(const rational& scale) : scale_(scale), digits_(checked(scale)) {}
+    /// Scales b >= 1 (the lattice mechanisms' case) are drawn by the bucket
+    /// sampler of bucket_samplers.hpp, smaller ones digit by digit (digit_samplers.hpp).
+    explicit discrete_laplace_distribution(const rational& scale) : scale_(scale) {
+        check(scale);
+        const auto t = static_cast<std::uint64_t>(scale.numerator());
+        const auto s = static_cast<std::uint64_t>(scale.denominator());
+        if (detail::laplace_buckets::supports(t, s)) {
+            buckets_ = detail::shared_laplace_buckets(t, s);
+        } else {
+            digits_ = detail::shared_geometric_digits(t, s);
+        }
+    }
+
+    /// The digit-by-digit sampler at any accepted scale (for tests and comparisons).
+    discrete_laplace_distribution(const rational& scale, detail::digit_sampler_t) : scale_(scale) {
+        check(scale);
+        digits_ = detail::shared_geometric_digits(static_cast<std::uint64_t>(scale.numerator()),
+                                                  static_cast<std::uint64_t>(scale.denominator()));
+    }
 
     const rational& scale() const noexcept { return scale_; }
 
     template <std::uniform_random_bit_generator G>
     std::int64_t operator()(G& g) const {
         detail::bit_pool<G> bits(g);
-        return digits_->signed_draw(bits);
+        return draw(bits);
     }
 
     /// One draw from bits of an existing pool (for batches: the pool's unused
     /// bits carry over to the next draw).
     template <class Pool>
     std::int64_t draw(Pool& bits) const {
+        if (buckets_) [[likely]] return buckets_->draw(bits);
         return digits_->signed_draw(bits);
     }
+
+    /// Whether draws use the bucket sampler (scale >= 1).
+    bool uses_buckets() const noexcept { return buckets_ != nullptr; }
 
 private:
     static constexpr const char* who = "dpkit::discrete_laplace_distribution";
 
-    static std::shared_ptr<const detail::geometric_digits> checked(const rational& scale) {
+    static void check(const rational& scale) {
         if (scale.is_zero()) detail::throw_invalid(who, "scale must be > 0", 0.0);
         if (!detail::fits_u64(scale.numerator()) || !detail::fits_u64(scale.denominator())) {
             detail::throw_invalid(who, "scale's numerator and denominator must be below 2^64", scale.to_double());
@@ -282,12 +312,11 @@ private:
         if (scale.numerator() > (scale.denominator() << 56)) {
             detail::throw_invalid(who, "scale must be <= 2^56", scale.to_double());
         }
-        return detail::shared_geometric_digits(static_cast<std::uint64_t>(scale.numerator()),
-                                        static_cast<std::uint64_t>(scale.denominator()));
     }
 
     rational scale_;
     std::shared_ptr<const detail::geometric_digits> digits_;
+    std::shared_ptr<const detail::laplace_buckets> buckets_;
 };
 
 namespace detail {
@@ -302,7 +331,7 @@ inline constexpr laplace_proposal_t laplace_proposal{};
 /// parameter sigma^2: P[k] proportional to exp(-k^2 / (2 sigma^2)).
 /// Accepts 0 < sigma^2 <= 2^100. A sigma^2 >= 1 (numerator and denominator
 /// below 2^120: every variance dpkit's mechanisms choose) is drawn by the
-/// bucket sampler of gaussian_buckets.hpp (rejection from a step-shaped
+/// bucket sampler of bucket_samplers.hpp (rejection from a step-shaped
 /// proposal, about 1.02 rounds per draw); a smaller one by CKS20 Algorithm 3
 /// (proposal discrete Laplace with scale floor(sigma) + 1, about 1.3 rounds
 /// per draw). Both are exact.
