@@ -281,31 +281,74 @@ TEST_CASE("gaussian_buckets matches the exact pmf at small, edge and lattice var
 
 TEST_CASE("gaussian_buckets' tail path is exact (tail moved to 1.4 sigma so that it carries ~16% of the mass)",
           "[samplers][statistical]") {
-    std::uint64_t seed = 3200;
-    for (const std::uint64_t n : {3ull, 100ull, 4096ull, 1000000ull, 15302605849240ull}) {
-        const gaussian_buckets b(n, 1, 1);  // K^2 >= 2n: the tail starts at about 1.41 sigma
-        INFO("n = " << n << ", tail from " << b.tail_start());
-        // Every tail round is decided by exact arithmetic (exact_exp.hpp): ~20 us each.
-        const auto s = draw_buckets(b, ++seed, 60000);
-        std::set<std::uint64_t> blocks;
-        std::size_t in_tail = 0;
-        for (const std::int64_t y : s) {
-            const auto k = static_cast<std::uint64_t>(y < 0 ? -y : y);
-            if (k < b.tail_start()) continue;
-            ++in_tail;
-            blocks.insert((k - b.tail_start()) / b.tail_block_width());
-        }
-        CHECK(in_tail > 6000);     // P[|y| >= 1.42 sigma] ~ 0.155
-        CHECK(blocks.size() >= 3);  // the tail's blocks g = 0, 1, 2, ... are used
-        if (n <= 4096) {
-            CHECK(exact_fit(s, static_cast<double>(n)) > false_failure_rate);
-        } else {
-            CHECK(binned_fit(s, static_cast<double>(n), static_cast<std::int64_t>(std::sqrt(static_cast<double>(n)) / 8)) >
-                  false_failure_rate);
+    SECTION("the pmf, value by value or binned, with every tail block used") {
+        std::uint64_t seed = 3200;
+        for (const std::uint64_t n : {3ull, 100ull, 4096ull, 1000000ull, 15302605849240ull}) {
+            const gaussian_buckets b(n, 1, 1);  // K^2 >= 2n: the tail starts at about 1.41 sigma
+            INFO("n = " << n << ", tail from " << b.tail_start());
+            const auto s = draw_buckets(b, ++seed, 200000);
+            std::set<std::uint64_t> blocks;
+            std::size_t in_tail = 0;
+            for (const std::int64_t y : s) {
+                const auto k = static_cast<std::uint64_t>(y < 0 ? -y : y);
+                if (k < b.tail_start()) continue;
+                ++in_tail;
+                blocks.insert((k - b.tail_start()) / b.tail_block_width());
+            }
+            CHECK(in_tail > 20000);     // P[|y| >= 1.42 sigma] ~ 0.155
+            CHECK(blocks.size() >= 3);  // the tail's blocks g = 0, 1, 2, ... are used
+            if (n <= 4096) {
+                CHECK(exact_fit(s, static_cast<double>(n)) > false_failure_rate);
+            } else {
+                CHECK(binned_fit(s, static_cast<double>(n), static_cast<std::int64_t>(std::sqrt(static_cast<double>(n)) / 8)) >
+                      false_failure_rate);
+            }
         }
     }
     SECTION("positive control: the tail test is sensitive (n = 106 told apart from 100)") {
-        CHECK(exact_fit(draw_buckets(gaussian_buckets(106, 1, 1), 3300, 60000), 100.0) < false_failure_rate);
+        CHECK(exact_fit(draw_buckets(gaussian_buckets(106, 1, 1), 3300, 200000), 100.0) < false_failure_rate);
+    }
+}
+
+TEST_CASE("the acceptance test: the fixed-point decision agrees with exact arithmetic, which has the exact probability",
+          "[samplers][exact][statistical]") {
+    const gaussian_buckets b(100, 1, 1);
+    const auto& t = b.table();
+    const long double c = std::ldexp(static_cast<long double>(t.c_num()), t.c_exponent());
+    SECTION("decide == exact_accept on the same bits (they differ only in how soon they decide)") {
+        dpkit::insecure_seeded_generator g(3600);
+        int differ = 0;
+        int trials = 0;
+        for (const std::uint64_t k : {0ull, 5ull, 13ull, 20ull}) {  // bucket and tail values
+            for (const int extra : {0, 3}) {
+                const std::uint64_t u = t.weights()[std::min<std::size_t>(k, t.bucket_count())];
+                for (int i = 0; i < 150; ++i) {
+                    const std::uint64_t prefix = g();
+                    const std::uint64_t seed = g();
+                    dpkit::insecure_seeded_generator g1(seed);
+                    dpkit::insecure_seeded_generator g2(seed);
+                    dpkit::detail::bit_pool<dpkit::insecure_seeded_generator> p1(g1);
+                    dpkit::detail::bit_pool<dpkit::insecure_seeded_generator> p2(g2);
+                    differ += t.decide(p1, prefix, k, u, extra) == t.exact_accept(p2, prefix, k, u, extra) ? 0 : 1;
+                    ++trials;
+                }
+            }
+        }
+        CHECK(trials == 1200);
+        CHECK(differ == 0);
+    }
+    SECTION("exact_accept has probability c 2^extra f(k) / u (binomial test; ~1 ms per call under ASan)") {
+        constexpr int n = 4000;
+        const std::uint64_t k = 7;
+        const std::uint64_t u = 2 * t.weights()[k];  // probability about 1/2
+        const long double p = c * std::exp(-49.0L / 200) / static_cast<long double>(u);
+        dpkit::insecure_seeded_generator g(3601);
+        dpkit::detail::bit_pool<dpkit::insecure_seeded_generator> bits(g);
+        std::uint64_t accepted = 0;
+        for (int i = 0; i < n; ++i) accepted += t.exact_accept(bits, g(), k, u, 0) ? 1u : 0u;
+        CHECK(dpkit_test::binomial_p_value(accepted, n, static_cast<double>(p)) > false_failure_rate);
+        // Positive control: 10% more is told apart.
+        CHECK(dpkit_test::binomial_p_value(accepted, n, static_cast<double>(1.1L * p)) < false_failure_rate);
     }
 }
 

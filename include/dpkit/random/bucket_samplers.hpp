@@ -10,7 +10,7 @@
 /// Variate Generation", ch. II.4 and III.4), with the lazy, exactly decided
 /// acceptance of Knuth and Yao (1976).
 ///
-/// The magnitudes k >= 0 are cut into J buckets [j w, (j + 1) w) of width
+/// The Gaussian (gaussian_buckets): the magnitudes k >= 0 are cut into J buckets [j w, (j + 1) w) of width
 /// w = 2^m (sigma/64 < w <= sigma/32), followed by a tail k >= K = J w, where
 /// K^2 >= 80 s (exp(-k^2/2s) <= e^-40 there). With f(k) = exp(-k^2 / (2s)) and a
 /// constant c = c_num 2^e, bucket j gets the integer weight u_j >= c f(j w) (an
@@ -39,9 +39,6 @@
 /// integer computed once per variance from the proven fixed-point bounds, so only
 /// integer arithmetic is used and no decision is approximate.
 ///
-/// Random bits: 64 + m + 17 per round (m <= 44), about 1.02 rounds per draw.
-/// Timing: not timing-safe (the work depends on the value drawn); see timing_safe.hpp.
-
 /// The discrete Laplace (laplace_buckets) uses the same bucket table for its
 /// magnitude's part below K = J w (f(k) = exp(-k/b), w = 2^m with b/64 < w <= b/32,
 /// K/b >= 8) and no tail weight: the magnitude is geometric, so it is first
@@ -49,6 +46,10 @@
 /// its exact 64-bit prefix, lazily and exactly as in digit_samplers.hpp), and
 /// if so K is added and the same draw repeated (memorylessness); below K, the
 /// buckets give the truncated geometric exactly. The sign and "-0" are as above.
+///
+/// Random bits per round: 64 + m + 17 for the Gaussian (m <= 44), 8 + 64 + m + 17
+/// for the Laplace; about 1.02 rounds per draw.
+/// Timing: not timing-safe (the work depends on the value drawn); see timing_safe.hpp.
 
 
 #include <algorithm>
@@ -300,27 +301,37 @@ private:
     /// V < c f(k) for V = u W uniform on [0, u), W's first 16 bits r16 (the rest drawn here).
     template <class Pool>
     [[gnu::noinline]] bool accept_precise(Pool& bits, std::uint64_t u, std::uint64_t k, std::uint64_t r16) const {
-        const std::uint64_t prefix = (r16 << 48) | bits.take(48);
+        return decide(bits, (r16 << 48) | bits.take(48), k, u, 0);
+    }
+
+public:
+    /// W < c 2^extra f(k) / u for the uniform W whose first 64 bits are `prefix`
+    /// (V = u W uniform on [0, u) against c 2^extra f(k)): the fixed-point bounds
+    /// of exp(-gamma) decide unless W's 64 bits fall between them, then exact_accept.
+    template <class Pool>
+    bool decide(Pool& bits, std::uint64_t prefix, std::uint64_t k, std::uint64_t u, int extra) const {
         const std::uint64_t g = x_.fixed(k);
-        if (g < fixed_limit) {
+        const int shift = e_ + extra;
+        if (g < fixed_limit && shift < 128) {
             std::uint64_t lo = 0;
             u128 hi = 0;
             exp_minus_fixed_bounds(g, lo, hi);
             // W in [prefix, prefix + 1) 2^-64, so V in [prefix u, (prefix + 1) u) 2^-64;
-            // c f(k) in [c_num lo 2^e, c_num hi 2^e] 2^-64.
+            // c 2^extra f(k) in [c_num lo 2^shift, c_num hi 2^shift] 2^-64.
             const u128 low_v = u128{prefix} * u;
-            const u128 high_v = low_v + u;  // (prefix + 1) u <= 2^128 - 2^64 + ... fits: prefix + 1 <= 2^64
+            const u128 high_v = low_v + u;  // (prefix + 1) u < 2^128: prefix + 1 <= 2^64, u < 2^64
             const u128 lo_c = u128{c_num_} * lo;
             const u128 hi_c = u128{c_num_} * hi;
-            const auto shifted_at_least = [&](u128 v, u128 bound) {  // (v << e) >= bound, without overflow
-                return (v >> (128 - e_)) != 0 || (v << e_) >= bound;
+            const auto shifted_at_least = [shift](u128 v, u128 bound) {  // (v << shift) >= bound, without overflow
+                return (shift > 0 && (v >> (128 - shift)) != 0) || (v << shift) >= bound;
             };
-            if (shifted_at_least(lo_c, high_v)) return true;    // (prefix + 1) u <= c_num lo 2^e
-            if (!shifted_at_least(hi_c, low_v + 1)) return false;  // prefix u >= c_num hi 2^e
+            if (shifted_at_least(lo_c, high_v)) return true;       // (prefix + 1) u <= c_num lo 2^shift
+            if (!shifted_at_least(hi_c, low_v + 1)) return false;  // prefix u >= c_num hi 2^shift
         }
-        return exact_accept(bits, prefix, k, u, 0);
+        return exact_accept(bits, prefix, k, u, extra);
     }
 
+private:
     Exponent x_{};
     int m_ = 0;
     std::size_t buckets_ = 0;
@@ -426,7 +437,7 @@ private:
         if (k >= (u128{1} << 63)) throw overflow_error("dpkit: discrete Gaussian tail sample does not fit in 63 bits");
         const auto magnitude = static_cast<std::uint64_t>(k);
         const int extra = static_cast<int>(g) + 1 + m_t_ - table_.width_bits();
-        if (!table_.exact_accept(bits, bits.take(64), magnitude, table_.weights().back(), extra)) return false;
+        if (!table_.decide(bits, bits.take(64), magnitude, table_.weights().back(), extra)) return false;
         y = negative ? -static_cast<std::int64_t>(magnitude) : static_cast<std::int64_t>(magnitude);
         return true;
     }

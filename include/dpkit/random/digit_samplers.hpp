@@ -1,7 +1,9 @@
 #pragma once
 /// \file
 /// Table-driven exact samplers for the geometric, discrete Laplace and
-/// discrete Gaussian distributions, built on three facts:
+/// discrete Gaussian distributions (dpkit's distributions use them for the
+/// geometric, the Laplace below scale 1 and the Gaussian below sigma^2 = 1;
+/// bucket_samplers.hpp draws the larger scales), built on three facts:
 ///  - the binary digits of a geometric variable Y, P[Y = k] proportional to
 ///    e^(-k/b), are independent: digit i is 1 with probability
 ///    q_i = 1 / (1 + e^(2^i / b)); likewise the digits of an Exp(1) variable

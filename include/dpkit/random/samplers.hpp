@@ -9,12 +9,14 @@
 ///  - Bernoulli(p), p rational: a uniform integer below the denominator;
 ///  - Bernoulli(exp(-gamma)): Canonne, Kamath, Steinke 2020, "The Discrete
 ///    Gaussian for Differential Privacy" (NeurIPS), Algorithm 1;
-///  - geometric and discrete Laplace: independent binary digits compared
+///  - discrete Laplace, scale >= 1, and discrete Gaussian, sigma^2 >= 1:
+///    rejection from a step-shaped proposal drawn from an integer alias table,
+///    accepted by a lazily and exactly decided test (bucket_samplers.hpp), with
+///    the sign and "-0" rejection of CKS20 Algorithm 2;
+///  - geometric, and discrete Laplace with scale < 1: independent binary digits compared
 ///    lazily with exact 64-bit table prefixes (digit_samplers.hpp), with the
 ///    sign and "-0" rejection of CKS20 Algorithm 2; the CKS20 Algorithm 2
 ///    sampler remains as detail::discrete_laplace_cks (the reference);
-///  - discrete Gaussian, sigma^2 >= 1: rejection from a
-///    step-shaped proposal drawn from an integer alias table (bucket_samplers.hpp);
 ///  - discrete Gaussian, otherwise: CKS20 Algorithm 3 with the digit-based Laplace as the
 ///    proposal and its acceptance test Bernoulli(exp(-gamma)) decided against
 ///    fixed-point bounds on exp(-gamma), falling back to exact arithmetic when
@@ -258,8 +260,8 @@ private:
 };
 
 /// Discrete Laplace distribution on the integers with rational scale b:
-/// P[k] = (1 - p)/(1 + p) p^|k| with p = exp(-1/b) (CKS20 Algorithm 2). The
-/// scale's numerator and denominator must be below 2^64 and b <= 2^56.
+/// P[k] = (1 - p)/(1 + p) p^|k| with p = exp(-1/b). The scale's numerator and
+/// denominator must be below 2^64 and b <= 2^56.
 class discrete_laplace_distribution {
 public:
     /// Scales b >= 1 (the lattice mechanisms' case) are drawn by the bucket
