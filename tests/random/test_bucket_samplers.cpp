@@ -264,6 +264,14 @@ TEST_CASE("gaussian_buckets matches the exact pmf at small, edge and lattice var
             }
         }
     }
+    SECTION("sigma^2 = 2^100 with buckets of 2^47 ... 2^49 (offsets of more than 47 bits take two requests)") {
+        for (const int shift : {1, 2, 3}) {
+            const gaussian_buckets b(u128{1} << 100, 1, 40, shift);
+            INFO("w = 2^" << std::countr_zero(b.bucket_width()));
+            const auto s = draw_buckets(b, ++seed, 100000);
+            CHECK(binned_fit(s, 0x1p100, static_cast<std::int64_t>(b.bucket_width() / 8)) > false_failure_rate);
+        }
+    }
     SECTION("positive control: the proposal without its acceptance test is caught") {
         // Buckets of w ~ sigma/4: the proposal is flat across each bucket.
         const gaussian_buckets b(4096, 1, 40, 3);

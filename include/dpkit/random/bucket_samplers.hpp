@@ -47,8 +47,8 @@
 /// if so K is added and the same draw repeated (memorylessness); below K, the
 /// buckets give the truncated geometric exactly. The sign and "-0" are as above.
 ///
-/// Random bits per round: 64 + m + 17 for the Gaussian (m <= 44), 8 + 64 + m + 17
-/// for the Laplace; about 1.02 rounds per draw.
+/// Random bits per round: 64 + m + 17 for the Gaussian (m <= 45 at the default
+/// width), 8 + 64 + m + 17 for the Laplace; about 1.02 rounds per draw.
 /// Timing: not timing-safe (the work depends on the value drawn); see timing_safe.hpp.
 
 
@@ -138,7 +138,8 @@ public:
 
     bucket_table() = default;
 
-    /// tail_k: where the tail starts (its weight covers 2^tail_shift c f(tail_k)); with_tail false: weight 0.
+    /// Buckets [j 2^m, (j + 1) 2^m) for j < buckets; with_tail: a tail weight covering
+    /// 2^tail_shift c f(buckets 2^m), else a tail weight of 0 (never picked).
     bucket_table(const Exponent& x, int m, std::size_t buckets, bool with_tail, int tail_shift)
         : x_(x), m_(m), buckets_(buckets) {
         const std::uint64_t w = std::uint64_t{1} << m_;
@@ -153,8 +154,8 @@ public:
         const u128 room = ((u128{1} << 64) - buckets_ - 2) << 64;  // leaves one unit per ceiling
         const u128 c_max = room / total_hi;                          // < 2^64 (total_hi >= hi_0 >= 2^64)
         e_ = static_cast<int>(bit_width(c_max)) - 9;
-        c_num_ = static_cast<std::uint64_t>(c_max >> e_);  // in [256, 512)
         if (e_ < 16 || e_ > 55) throw invalid_argument("dpkit::detail::bucket_table: constant out of range");
+        c_num_ = static_cast<std::uint64_t>(c_max >> e_);  // in [256, 512)
         weight_.resize(buckets_ + 1);
         u128 sum = 0;
         for (std::size_t j = 0; j < buckets_; ++j) {
@@ -218,7 +219,10 @@ public:
         const std::uint64_t word = bits.take(64);
         const std::size_t slot = static_cast<std::size_t>(word >> coin_bits);
         const std::uint64_t entry = alias_[slot];
-        return (word & coin_mask) < (entry & coin_mask) ? slot : static_cast<std::size_t>(entry >> coin_bits);
+        // Without a branch: a mispredicted one would make rare buckets (large |y|) slower.
+        const std::uint64_t alias = entry >> coin_bits;
+        const std::uint64_t own = std::uint64_t{0} - static_cast<std::uint64_t>((word & coin_mask) < (entry & coin_mask));
+        return static_cast<std::size_t>(alias ^ ((alias ^ static_cast<std::uint64_t>(slot)) & own));
     }
 
     /// Accepts k in bucket j with probability c f(k) / u_j, given the test's first 16 bits.
@@ -400,10 +404,17 @@ public:
             note_iteration(bits);
             const std::size_t j = table_.pick(bits);
             if (j < buckets) [[likely]] {
-                const std::uint64_t rest = bits.take(m + 17);  // m <= 44
+                std::uint64_t rest = 0;
+                std::uint64_t r16 = 0;
+                if (m <= 47) [[likely]] {  // m <= 45 at the default width
+                    rest = bits.take(m + 17);
+                    r16 = rest >> (m + 1);
+                } else {
+                    rest = bits.take(m + 1);
+                    r16 = bits.take(16);
+                }
                 const std::uint64_t k = (static_cast<std::uint64_t>(j) << m) | (rest & w_mask);
                 const bool negative = ((rest >> m) & 1u) != 0;
-                const std::uint64_t r16 = rest >> (m + 1);
                 if (negative && k == 0) continue;
                 if (table_.accept(bits, j, k, r16)) [[likely]] {
                     return negative ? -static_cast<std::int64_t>(k) : static_cast<std::int64_t>(k);
@@ -431,6 +442,8 @@ private:
             }
             g += 64;
         }
+        // g > 2^20 has probability 2^-(2^20 + 1): it would only make the shifts below overflow.
+        if (g > (std::uint64_t{1} << 20)) throw overflow_error("dpkit: discrete Gaussian tail block beyond 2^20");
         const std::uint64_t offset = m_t_ > 0 ? bits.take(m_t_) : 0;
         const bool negative = bits.take(1) != 0;
         const u128 k = u128{k_tail_} + (u128{g} << m_t_) + offset;
