@@ -7,9 +7,11 @@
 // means), add Laplace noise of that scale for "epsilon = 1", and publish the
 // mean and one noisy leave-one-out mean per person. The noise scale is read
 // from the data, and nothing bounds what one person can do to a mean: it is no
-// DP guarantee at all. Each run leaks x_i = n * mean - (n - 1) * LOO_i plus
-// noise; an attacker who sees the notebook re-run 1000 times (say, a dashboard
-// that refreshes) averages the runs and recovers every height.
+// DP guarantee at all. Each run leaks x_i = S - (n - 1) * LOO_i plus noise,
+// where the total S is the sum of the leave-one-out means (or n * mean; the
+// sum carries 17 times less noise here, so the attacker uses it); an attacker
+// who sees the notebook re-run 1000 times (say, a dashboard that refreshes)
+// averages the runs and recovers every height.
 //
 // The right way: one dpkit::bounded_mean with declared bounds [100, 220] cm
 // (read from what a height can be, never from the data), released through an
@@ -124,7 +126,9 @@ int main(int argc, char** argv) {
     std::vector<double> recovered(participants, 0);
     for (std::size_t r = 0; r < rounds; ++r) {
         const std::vector<double> run = notebook(gen);
-        for (std::size_t i = 0; i < participants; ++i) recovered[i] += n * run[0] - (n - 1) * run[1 + i];
+        double total = 0;  // the LOO means sum to S: (sum_i (S - x_i)) / (n - 1) = S
+        for (std::size_t i = 0; i < participants; ++i) total += run[1 + i];
+        for (std::size_t i = 0; i < participants; ++i) recovered[i] += total - (n - 1) * run[1 + i];
     }
     double wrong_error = 0;
     double guess_error = 0;
@@ -137,7 +141,7 @@ int main(int argc, char** argv) {
     std::printf("THE WRONG WAY: Laplace noise of scale %.4f cm (the spread of the leave-one-out means, read from the "
                 "data), 'epsilon = 1' per run, %zu runs of %zu noisy means each\n",
                 notebook.spread, rounds, participants + 1);
-    std::printf("  the attacker averages x_i = n * mean - (n - 1) * LOO_i over the runs:\n");
+    std::printf("  the attacker averages x_i = (sum of the LOO means) - (n - 1) * LOO_i over the runs:\n");
     for (std::size_t i : shown) {
         std::printf("    participant %3zu: height %6.2f cm, recovered %6.2f cm\n", i, heights[i], recovered[i]);
     }
