@@ -126,6 +126,13 @@ private:
     std::uint64_t s_ = 1;
 };
 
+/// A proposal of bucket_table::propose: a magnitude, a sign, 16 bits for the test.
+struct bucket_proposal {
+    std::uint64_t k;
+    bool negative;
+    std::uint64_t r16;
+};
+
 /// The bucket table shared by both samplers: buckets [j 2^m, (j + 1) 2^m) for
 /// j < J with integer weights u_j >= c f(j 2^m), f(k) = exp(-gamma(k)), an
 /// optional tail weight u_J >= c 2^tail_shift f(K) (tail_hi = 0: none), a slack
@@ -223,6 +230,23 @@ public:
         const std::uint64_t alias = entry >> coin_bits;
         const std::uint64_t own = std::uint64_t{0} - static_cast<std::uint64_t>((word & coin_mask) < (entry & coin_mask));
         return static_cast<std::size_t>(alias ^ ((alias ^ static_cast<std::uint64_t>(slot)) & own));
+    }
+
+    /// A value k of bucket j (a uniform m-bit offset), a sign and the first 16
+    /// bits of the acceptance test, in one request of m + 17 bits when it fits.
+    template <class Pool>
+    [[gnu::always_inline]] bucket_proposal propose(Pool& bits, std::size_t j) const {
+        std::uint64_t rest = 0;
+        std::uint64_t r16 = 0;
+        if (m_ <= 47) [[likely]] {  // always for the Gaussian at the default width (m <= 45), the Laplace below 2^53
+            rest = bits.take(m_ + 17);
+            r16 = rest >> (m_ + 1);
+        } else {
+            rest = bits.take(m_ + 1);
+            r16 = bits.take(16);
+        }
+        const std::uint64_t w_mask = (std::uint64_t{1} << m_) - 1;
+        return {(static_cast<std::uint64_t>(j) << m_) | (rest & w_mask), ((rest >> m_) & 1u) != 0, r16};
     }
 
     /// Accepts k in bucket j with probability c f(k) / u_j, given the test's first 16 bits.
@@ -397,27 +421,15 @@ public:
     /// One draw of N_Z(0, n/d).
     template <class Pool>
     std::int64_t draw(Pool& bits) const {
-        const int m = table_.width_bits();
-        const std::uint64_t w_mask = (std::uint64_t{1} << m) - 1;
         const std::size_t buckets = table_.bucket_count();
         while (true) {
             note_iteration(bits);
             const std::size_t j = table_.pick(bits);
             if (j < buckets) [[likely]] {
-                std::uint64_t rest = 0;
-                std::uint64_t r16 = 0;
-                if (m <= 47) [[likely]] {  // m <= 45 at the default width
-                    rest = bits.take(m + 17);
-                    r16 = rest >> (m + 1);
-                } else {
-                    rest = bits.take(m + 1);
-                    r16 = bits.take(16);
-                }
-                const std::uint64_t k = (static_cast<std::uint64_t>(j) << m) | (rest & w_mask);
-                const bool negative = ((rest >> m) & 1u) != 0;
-                if (negative && k == 0) continue;
-                if (table_.accept(bits, j, k, r16)) [[likely]] {
-                    return negative ? -static_cast<std::int64_t>(k) : static_cast<std::int64_t>(k);
+                const bucket_proposal p = table_.propose(bits, j);
+                if (p.negative && p.k == 0) continue;
+                if (table_.accept(bits, j, p.k, p.r16)) [[likely]] {
+                    return p.negative ? -static_cast<std::int64_t>(p.k) : static_cast<std::int64_t>(p.k);
                 }
                 continue;
             }
@@ -501,8 +513,6 @@ public:
     /// One draw: P[z] proportional to e^(-|z| s/t).
     template <class Pool>
     std::int64_t draw(Pool& bits) const {
-        const int m = table_.width_bits();
-        const std::uint64_t w_mask = (std::uint64_t{1} << m) - 1;
         const std::size_t buckets = table_.bucket_count();
         while (true) {
             note_iteration(bits);
@@ -517,18 +527,12 @@ public:
                 note_iteration(bits);
                 const std::size_t j = table_.pick(bits);
                 if (j >= buckets) [[unlikely]] continue;  // the slack
-                std::uint64_t rest = 0;
-                std::uint64_t r16 = 0;
-                if (m <= 47) [[likely]] {
-                    rest = bits.take(m + 17);
-                    r16 = rest >> (m + 1);
-                } else {
-                    rest = bits.take(m + 1);
-                    r16 = bits.take(16);
+                const bucket_proposal p = table_.propose(bits, j);
+                if (table_.accept(bits, j, p.k, p.r16)) [[likely]] {
+                    k = p.k;
+                    negative = p.negative;
+                    break;
                 }
-                k = (static_cast<std::uint64_t>(j) << m) | (rest & w_mask);
-                negative = ((rest >> m) & 1u) != 0;
-                if (table_.accept(bits, j, k, r16)) [[likely]] break;
             }
             const std::uint64_t y = offset + k;
             if (negative && y == 0) continue;
