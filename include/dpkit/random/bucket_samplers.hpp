@@ -135,7 +135,7 @@ struct bucket_proposal {
 
 /// The bucket table shared by both samplers: buckets [j 2^m, (j + 1) 2^m) for
 /// j < J with integer weights u_j >= c f(j 2^m), f(k) = exp(-gamma(k)), an
-/// optional tail weight u_J >= c 2^tail_shift f(K) (tail_hi = 0: none), a slack
+/// optional tail weight u_J >= c 2^tail_shift f(K) (or 0: no tail), a slack
 /// weight making the total 2^64, the alias table that picks among them, the
 /// 16-bit acceptance thresholds A_j and the exact acceptance test.
 template <class Exponent>
@@ -572,7 +572,8 @@ private:
 };
 
 /// The bucket sampler for a key, built once per process for each distinct key
-/// and shared (thread-safe); at most 1024 are kept per kind (tables in use stay alive).
+/// and shared (thread-safe); at most 256 are kept per kind (a table takes up to
+/// about 14 KB; tables in use stay alive).
 template <class Sampler, class Key, class Make>
 std::shared_ptr<const Sampler> shared_bucket_sampler(const Key& key, Make&& make) {
     static std::mutex mutex;
@@ -584,7 +585,7 @@ std::shared_ptr<const Sampler> shared_bucket_sampler(const Key& key, Make&& make
     }
     auto built = std::make_shared<const Sampler>(make());  // outside the lock: the slow part
     const std::lock_guard<std::mutex> lock(mutex);
-    if (cache.size() >= 1024) cache.clear();
+    if (cache.size() >= 256) cache.clear();
     return cache.emplace(key, std::move(built)).first->second;
 }
 
