@@ -331,12 +331,12 @@ inline constexpr laplace_proposal_t laplace_proposal{};
 
 /// Discrete Gaussian distribution on the integers with rational variance
 /// parameter sigma^2: P[k] proportional to exp(-k^2 / (2 sigma^2)).
-/// Accepts 0 < sigma^2 <= 2^100. A sigma^2 >= 1 (numerator and denominator
-/// below 2^120: every variance dpkit's mechanisms choose) is drawn by the
-/// bucket sampler of bucket_samplers.hpp (rejection from a step-shaped
-/// proposal, about 1.02 rounds per draw); a smaller one by CKS20 Algorithm 3
-/// (proposal discrete Laplace with scale floor(sigma) + 1, about 1.3 rounds
-/// per draw). Both are exact.
+/// Accepts 0 < sigma^2 <= 2^100. A sigma^2 >= 1 with numerator and denominator
+/// below 2^120 (the lattice mechanisms' integer variances, the integer
+/// mechanisms' dyadic ones) is drawn by the bucket sampler of
+/// bucket_samplers.hpp (rejection from a step-shaped proposal, about 1.02
+/// rounds per draw); any other by CKS20 Algorithm 3 (proposal discrete Laplace
+/// with scale floor(sigma) + 1, about 1.3 rounds per draw). Both are exact.
 class discrete_gaussian_distribution {
 public:
     explicit discrete_gaussian_distribution(const rational& sigma2) : sigma2_(sigma2) {
