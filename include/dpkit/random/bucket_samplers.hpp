@@ -571,31 +571,15 @@ private:
     bucket_table<laplace_exponent> table_;
 };
 
-/// The bucket sampler for a key, built once per process for each distinct key
-/// and shared (thread-safe); at most 256 are kept per kind (a table takes up to
-/// about 14 KB; tables in use stay alive).
-template <class Sampler, class Key, class Make>
-std::shared_ptr<const Sampler> shared_bucket_sampler(const Key& key, Make&& make) {
-    static std::mutex mutex;
-    static std::map<Key, std::shared_ptr<const Sampler>> cache;
-    {
-        const std::lock_guard<std::mutex> lock(mutex);
-        const auto it = cache.find(key);
-        if (it != cache.end()) return it->second;
-    }
-    auto built = std::make_shared<const Sampler>(make());  // outside the lock: the slow part
-    const std::lock_guard<std::mutex> lock(mutex);
-    if (cache.size() >= 256) cache.clear();
-    return cache.emplace(key, std::move(built)).first->second;
-}
-
+/// The samplers for a variance or a scale, shared (digit_samplers.hpp's
+/// shared_table): at most 256 per kind, a table taking up to about 14 KB.
 inline std::shared_ptr<const gaussian_buckets> shared_gaussian_buckets(u128 n, u128 d) {
-    return shared_bucket_sampler<gaussian_buckets>(std::pair<u128, u128>{n, d}, [&] { return gaussian_buckets(n, d); });
+    return shared_table<gaussian_buckets>(std::pair<u128, u128>{n, d}, 256, [&] { return gaussian_buckets(n, d); });
 }
 
 inline std::shared_ptr<const laplace_buckets> shared_laplace_buckets(std::uint64_t t, std::uint64_t s) {
-    return shared_bucket_sampler<laplace_buckets>(std::pair<std::uint64_t, std::uint64_t>{t, s},
-                                                  [&] { return laplace_buckets(t, s); });
+    return shared_table<laplace_buckets>(std::pair<std::uint64_t, std::uint64_t>{t, s}, 256,
+                                         [&] { return laplace_buckets(t, s); });
 }
 
 }  // namespace dpkit::detail

@@ -354,23 +354,30 @@ private:
     std::array<std::uint64_t, 24> prefix_{};
 };
 
-/// The geometric_digits for scale t/s, built once per process for each distinct
-/// scale and shared (thread-safe): constructing a distribution for a scale seen
-/// before costs a lookup instead of the exact table computation. The cache holds
-/// at most 1024 scales; when full it starts afresh (tables in use stay alive).
-inline std::shared_ptr<const geometric_digits> shared_geometric_digits(std::uint64_t t, std::uint64_t s) {
+/// The table built by make() for `key`, built once per process for each
+/// distinct key and shared (thread-safe): a distribution for a scale seen before
+/// costs a lookup instead of the exact table computation. Each kind of table
+/// (each Table, Key and Make) keeps at most `limit` tables; when full it starts
+/// afresh (tables in use stay alive).
+template <class Table, class Key, class Make>
+std::shared_ptr<const Table> shared_table(const Key& key, std::size_t limit, Make&& make) {
     static std::mutex mutex;
-    static std::map<std::pair<std::uint64_t, std::uint64_t>, std::shared_ptr<const geometric_digits>> cache;
-    const std::pair<std::uint64_t, std::uint64_t> key{t, s};
+    static std::map<Key, std::shared_ptr<const Table>> cache;
     {
         const std::lock_guard<std::mutex> lock(mutex);
         const auto it = cache.find(key);
         if (it != cache.end()) return it->second;
     }
-    auto built = std::make_shared<const geometric_digits>(t, s);  // outside the lock: the slow part
+    auto built = std::make_shared<const Table>(make());  // outside the lock: the slow part
     const std::lock_guard<std::mutex> lock(mutex);
-    if (cache.size() >= 1024) cache.clear();
+    if (cache.size() >= limit) cache.clear();
     return cache.emplace(key, std::move(built)).first->second;
+}
+
+/// The geometric_digits for scale t/s, shared (shared_table; at most 1024 scales).
+inline std::shared_ptr<const geometric_digits> shared_geometric_digits(std::uint64_t t, std::uint64_t s) {
+    return shared_table<geometric_digits>(std::pair<std::uint64_t, std::uint64_t>{t, s}, 1024,
+                                          [&] { return geometric_digits(t, s); });
 }
 
 /// Exact 64-bit prefixes of the constants the exponential-digit test needs:
